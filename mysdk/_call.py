@@ -1,0 +1,66 @@
+"""One call's state across attempts, and how its URL and query are built."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from mysdk._body import Body
+from mysdk.errors import InvalidRequestError
+from mysdk.retry import RetryPolicy
+
+__all__ = ["Call", "build_url", "normalise_params"]
+
+
+@dataclass(slots=True)
+class Call:
+    """What :meth:`mysdk.Client.request` sends, fixed before the first attempt."""
+
+    method: str
+    url: str
+    path: str
+    params: Mapping[str, Any] | None
+    body: Body
+    headers: dict[str, str]
+    timeout: Any
+    policy: RetryPolicy
+    replay_safe: bool
+    started: float  # monotonic seconds, for the retry budget
+    attempt: int = 0
+    reauthed: bool = False
+    note: str = ""  # appended to the final error's message
+
+
+def build_url(base_url: str, path: str) -> tuple[str, str]:
+    """Join ``path`` to ``base_url``; return ``(url, path for logs)``.
+
+    Raises:
+        InvalidRequestError: ``path`` is an absolute URL on another origin
+            (credentials must not be sent there) or not a string.
+    """
+    if not isinstance(path, str):
+        raise InvalidRequestError(f"path must be a string, got {type(path).__name__}")
+    if path.startswith(("http://", "https://")):
+        target, base = urlsplit(path), urlsplit(base_url)
+        if (target.scheme, target.netloc) != (base.scheme, base.netloc):
+            raise InvalidRequestError(
+                f"refusing to send credentials to another origin: {target.scheme}://"
+                f"{target.hostname} is not {base.scheme}://{base.hostname}"
+            )
+        return path, target.path
+    url = base_url + path if path.startswith("/") else f"{base_url}/{path}"
+    return url, urlsplit(url).path
+
+
+def normalise_params(params: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    """Drop ``None`` values; send booleans as ``true``/``false``; keep ``0`` and ``False``."""
+    if not params:
+        return None
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        if value is None:
+            continue
+        out[key] = ("true" if value else "false") if isinstance(value, bool) else value
+    return out

@@ -1,0 +1,228 @@
+"""The token lifecycle: cache, proactive refresh, refresh after 401, single flight.
+
+One :class:`TokenManager` serves one identity (one provider, one cache key).
+It gives each request a valid token and guarantees that, per cache key, at
+most one token request is in flight:
+
+* within a process, concurrent callers join one in-flight fetch and share its
+  result or its error (:class:`_Flight`);
+* across processes or machines, the fetching caller holds the cache's lock
+  and re-reads the cache inside it, so a token another holder just stored is
+  used instead of fetching again.
+
+After a 401 the token that was used is invalidated only if the cache still
+holds it, so a 401 on an old token never throws away a newer one.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, MutableMapping
+from urllib.parse import urlsplit
+
+import requests
+
+from mysdk.auth.base import TokenProvider
+from mysdk.errors import AuthError, TokenRequestError, TransportError
+from mysdk.events import Event, EventHook, emit
+from mysdk.tokens.cache import TokenCache
+from mysdk.tokens.token import Token
+
+__all__ = ["TokenManager"]
+
+logger = logging.getLogger("mysdk.auth")
+
+
+class _Flight:
+    """One in-process token fetch that other threads can wait on."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.token: Token | None = None
+        self.error: BaseException | None = None
+
+    def wait(self, timeout: float) -> Token:
+        if not self.done.wait(timeout):
+            raise AuthError(f"gave up waiting {timeout:g} s for another thread's token request")
+        if self.error is not None:
+            raise self.error
+        assert self.token is not None
+        return self.token
+
+
+class TokenManager:
+    """Keeps a valid token for one provider in one cache.
+
+    Implements :class:`~mysdk.auth.base.Credentials`, so the client stamps
+    requests with it and calls :meth:`on_unauthorized` on a 401.
+
+    Args:
+        provider: Where tokens come from (e.g. :class:`~mysdk.auth.ClientCredentials`).
+        cache: Where tokens are shared (memory, file, Redis).
+        session: Session for token requests (the client's).
+        timeout: Token request timeout: seconds, ``(connect, read)`` or ``None``.
+        leeway: Seconds before expiry at which a token is refreshed
+            proactively; capped at half the token's lifetime. ``0`` disables
+            proactive refresh (tokens are replaced at expiry or on a 401).
+        jitter: Fraction (0 to 1) by which the leeway is randomly shortened per
+            token, so a fleet does not refresh in lockstep.
+        lock_timeout: Seconds to wait for the cache lock or another thread's
+            fetch before giving up.
+        on_event: Receives a ``token_fetched`` :class:`~mysdk.events.Event`.
+        clock: Wall clock in epoch seconds (tokens persist across processes).
+        random: Source of uniform floats in [0, 1) for the jitter.
+
+    Raises:
+        ValueError: ``leeway`` is negative or ``jitter`` outside [0, 1].
+    """
+
+    def __init__(
+        self,
+        provider: TokenProvider,
+        cache: TokenCache,
+        *,
+        session: requests.Session,
+        timeout: object,
+        leeway: float = 60.0,
+        jitter: float = 0.25,
+        lock_timeout: float = 30.0,
+        on_event: EventHook | None = None,
+        clock: Callable[[], float] = time.time,
+        random: Callable[[], float] = random.random,
+    ) -> None:
+        if not leeway >= 0:
+            raise ValueError(f"leeway must be >= 0 seconds, got {leeway!r}")
+        if not 0 <= jitter <= 1:
+            raise ValueError(f"jitter must be between 0 and 1, got {jitter!r}")
+        self.provider = provider
+        self.cache = cache
+        self.key = provider.cache_key
+        self._session = session
+        self._timeout = timeout
+        self._leeway = leeway
+        self._jitter = jitter
+        self._lock_timeout = lock_timeout
+        self._on_event = on_event
+        self._clock = clock
+        self._random = random
+        self._guard = threading.Lock()
+        self._flight: _Flight | None = None
+        self._current: Token | None = None  # this process's last known token
+        self._token_path = urlsplit(getattr(provider, "token_url", "")).path
+
+    # -- Credentials -----------------------------------------------------------
+
+    def apply(self, headers: MutableMapping[str, str]) -> object:
+        """Set ``Authorization`` from a valid token; returns the token used."""
+        token = self.token()
+        headers["Authorization"] = token.authorization()
+        return token
+
+    def on_unauthorized(self, used: object) -> bool:
+        """After a 401 for ``used``: get a different token. True when one was had."""
+        stale = used if isinstance(used, Token) else None
+        token = self.refresh(stale)
+        return stale is None or token.access_token != stale.access_token
+
+    # -- lifecycle -------------------------------------------------------------
+
+    def token(self) -> Token:
+        """Return a token valid now, fetching or refreshing it when due.
+
+        Raises:
+            TokenRequestError: The token endpoint refused.
+            TransportError: The token endpoint could not be reached.
+            AuthError: Another thread's fetch did not finish in ``lock_timeout``.
+        """
+        current = self._current
+        if current is not None and not current.needs_refresh(self._clock()):
+            return current
+        try:
+            return self._obtain(stale=None, current=current)
+        except (TokenRequestError, TransportError) as exc:
+            if current is None or current.is_expired(self._clock()):
+                raise
+            # A failed *proactive* refresh: the current token is still valid.
+            logger.warning("proactive token refresh failed (%s); using the current token",
+                           type(exc).__name__)
+            return current
+
+    def refresh(self, stale: Token | None) -> Token:
+        """Return a token other than ``stale`` (which a server refused).
+
+        ``stale`` is removed from the cache only if the cache still holds it.
+        """
+        token = self._obtain(stale=stale, current=None)
+        if stale is not None and token.access_token == stale.access_token:
+            token = self._obtain(stale=stale, current=None)  # joined an older flight
+        return token
+
+    def _obtain(self, *, stale: Token | None, current: Token | None) -> Token:
+        with self._guard:
+            flight = self._flight
+            leader = flight is None
+            if flight is None:
+                flight = self._flight = _Flight()
+        if not leader:
+            if current is not None and not current.is_expired(self._clock()):
+                return current  # still valid: don't wait for a proactive refresh
+            return flight.wait(self._lock_timeout)
+        try:
+            flight.token = self._current = self._fetch_shared(stale)
+            return flight.token
+        except BaseException as exc:
+            flight.error = exc
+            raise
+        finally:
+            with self._guard:
+                self._flight = None
+            flight.done.set()
+
+    def _fetch_shared(self, stale: Token | None) -> Token:
+        with self.cache.lock(self.key, timeout=self._lock_timeout) as held:
+            if not held:
+                logger.warning("token cache lock not held; fetching a token without it")
+            cached = self.cache.get(self.key)
+            if cached is not None and _usable(cached, stale, self._clock()):
+                return cached  # another thread, process or machine refreshed it
+            if stale is not None:
+                self.cache.delete(self.key, only_if=stale)
+            previous = cached or stale or self._current
+            token = self._fetch(previous)
+            self.cache.set(self.key, token)
+            return token
+
+    def _fetch(self, previous: Token | None) -> Token:
+        started = time.monotonic()
+        token = self.provider.fetch_token(
+            self._session, timeout=self._timeout, previous=previous
+        )
+        emit(self._on_event, Event(
+            kind="token_fetched", method="POST", path=self._token_path,
+            elapsed=time.monotonic() - started,
+            reason="refreshed" if previous is not None else "fetched",
+        ))
+        return token.with_refresh_at(self._refresh_at(token, previous))
+
+    def _refresh_at(self, token: Token, previous: Token | None) -> float | None:
+        lifetime = token.lifetime
+        if token.expires_at is None or lifetime is None:
+            return None  # unknown expiry: refresh on 401 only
+        if previous is not None and token.access_token == previous.access_token:
+            # The server re-issued the same token: refreshing early again would
+            # loop until it expires (google-auth #581). Wait for expiry.
+            return token.expires_at
+        margin = min(self._leeway, lifetime / 2) * (1 - self._jitter * self._random())
+        return token.expires_at - margin
+
+    def __repr__(self) -> str:
+        return f"TokenManager(provider={self.provider!r}, cache={self.cache!r})"
+
+
+def _usable(token: Token, stale: Token | None, now: float) -> bool:
+    if stale is not None and token.access_token == stale.access_token:
+        return False
+    return not token.needs_refresh(now)

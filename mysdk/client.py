@@ -1,0 +1,413 @@
+"""The :class:`Client`: one request path for every call."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import requests
+
+from mysdk import retry as retry_mod
+from mysdk._body import Body
+from mysdk._call import Call, build_url, normalise_params
+from mysdk._transport import map_request_exception
+from mysdk._types import DEFAULT_TIMEOUT, NOT_GIVEN, NotGiven, TimeoutArg, resolve_timeout
+from mysdk._version import __version__
+from mysdk.auth.base import Credentials, TokenProvider
+from mysdk.auth.manager import TokenManager
+from mysdk.errors import (
+    APIStatusError,
+    ConnectError,
+    DecodeError,
+    InvalidRequestError,
+    ReadTimeoutError,
+    TransportError,
+)
+from mysdk.events import Event, EventHook, emit, logger
+from mysdk.ratelimit import TokenBucket
+from mysdk.retry import RetryPolicy
+from mysdk.status import error_from_response
+from mysdk.tokens.cache import TokenCache
+from mysdk.tokens.memory import MemoryTokenCache
+
+if TYPE_CHECKING:
+    from mysdk.resources.cars import CarsResource
+
+__all__ = ["Client"]
+
+_IDEMPOTENCY_HEADER = "Idempotency-Key"
+_UNSAFE_METHODS = frozenset({"POST", "PATCH"})
+
+
+class Client:
+    """A client for one REST API; every call goes through :meth:`request`.
+
+    Args:
+        base_url: API root, e.g. ``"https://api.example.com"``; paths are appended.
+        session: A caller's ``requests.Session`` (proxies, mTLS, gateway auth,
+            adapters). The client never changes it and never closes it. When
+            omitted the client creates and owns one.
+        auth: A :class:`~mysdk.auth.base.TokenProvider` (OAuth2; tokens are
+            cached and refreshed), a :class:`~mysdk.auth.base.Credentials`
+            (e.g. :class:`~mysdk.auth.StaticToken`), or ``None``.
+        token_cache: Where tokens of a ``TokenProvider`` live; default a new
+            :class:`~mysdk.tokens.MemoryTokenCache`.
+        timeout: Seconds per attempt: a number, a ``(connect, read)`` pair, or
+            ``None`` for no timeout (only when passed explicitly). Default
+            ``(5.0, 30.0)``. Token requests use it too.
+        headers: Headers sent with every call (a call's own headers win).
+        verify: TLS verification for a session the client creates (``True``,
+            ``False`` or a CA bundle path). Not allowed with ``session``.
+        cert: Client certificate (path or ``(cert, key)``) for a created session.
+        proxies: Proxy map for a created session, e.g. ``{"https": "http://proxy:3128"}``.
+        retry: Default :class:`~mysdk.retry.RetryPolicy`; ``None`` disables retries.
+        rate_limiter: A :class:`~mysdk.ratelimit.TokenBucket` consulted before
+            every attempt; may be shared by several clients. ``None``: no limit.
+        idempotency_keys: When True, every POST/PATCH gets a fresh
+            ``Idempotency-Key`` (a UUID4), minted once per call and sent
+            unchanged on each attempt, which makes the call retryable.
+        token_leeway: Seconds before expiry at which tokens are refreshed
+            proactively (capped at half a token's lifetime).
+        on_event: Receives an :class:`~mysdk.events.Event` per attempt, retry,
+            reauth and token fetch.
+        sleep: Sleeps for retries, seconds; injectable for tests.
+        monotonic: Monotonic clock for the retry budget, seconds; injectable.
+
+    Raises:
+        InvalidRequestError: An argument is malformed; the message names it.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        session: requests.Session | None = None,
+        auth: TokenProvider | Credentials | None = None,
+        token_cache: TokenCache | None = None,
+        timeout: TimeoutArg | NotGiven = NOT_GIVEN,
+        headers: Mapping[str, str] | None = None,
+        verify: bool | str | NotGiven = NOT_GIVEN,
+        cert: str | tuple[str, str] | NotGiven | None = NOT_GIVEN,
+        proxies: Mapping[str, str] | NotGiven | None = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+        rate_limiter: TokenBucket | None = None,
+        idempotency_keys: bool = False,
+        token_leeway: float = 60.0,
+        on_event: EventHook | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
+            raise InvalidRequestError(f"base_url must be an http(s) URL, got {base_url!r}")
+        try:
+            self.timeout = resolve_timeout(timeout, DEFAULT_TIMEOUT)
+        except ValueError as exc:
+            raise InvalidRequestError(str(exc)) from None
+        self.base_url = base_url.rstrip("/")
+        self._owns_session = session is None
+        self._session = session if session is not None else _own_session(verify, cert, proxies)
+        if session is not None and not all(
+            v is NOT_GIVEN for v in (verify, cert, proxies)
+        ):
+            raise InvalidRequestError(
+                "verify, cert and proxies configure a session the client creates; "
+                "set them on the session you pass instead"
+            )
+        self._headers = {"Accept": "application/json", **(headers or {})}
+        self.retry = retry_mod.NO_RETRY if retry is None else (retry or RetryPolicy())
+        self.rate_limiter = rate_limiter
+        self.idempotency_keys = idempotency_keys
+        self._on_event = on_event
+        self._sleep = sleep
+        self._monotonic = monotonic
+        self.auth = self._credentials(auth, token_cache, token_leeway)
+
+    def _credentials(
+        self, auth: TokenProvider | Credentials | None, cache: TokenCache | None, leeway: float
+    ) -> Credentials | None:
+        if isinstance(auth, TokenProvider):
+            return TokenManager(
+                auth, cache if cache is not None else MemoryTokenCache(),
+                session=self._session, timeout=self.timeout, leeway=leeway,
+                on_event=self._on_event,
+            )
+        if cache is not None:
+            raise InvalidRequestError("token_cache needs auth to be a TokenProvider")
+        if auth is not None and not isinstance(auth, Credentials):
+            raise InvalidRequestError(
+                f"auth must be a TokenProvider or Credentials, got {type(auth).__name__}"
+            )
+        return auth
+
+    # -- the request path --------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: Any = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: TimeoutArg | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN,
+        idempotency_key: str | bool | NotGiven = NOT_GIVEN,
+    ) -> requests.Response:
+        """Send one call, with auth, reauth on 401, retries and error mapping.
+
+        Redirects are not followed, so credentials never reach another origin;
+        a 3xx response is returned as is.
+
+        Args:
+            method: HTTP method, e.g. ``"GET"`` (case-insensitive).
+            path: Path under ``base_url`` (``"/api/v1/cars"``) or an absolute
+                URL on the same origin (e.g. a pagination link).
+            params: Query parameters; ``None`` values are dropped, ``0`` and
+                ``False`` are kept (booleans are sent as ``true``/``false``).
+            json: A JSON-serialisable body (sent as UTF-8 bytes).
+            data: A raw body: bytes, str, form mapping, file or iterator.
+            headers: Extra headers for this call.
+            timeout: Overrides the client's timeout for this call (seconds).
+            retry: Overrides the client's retry policy; ``None`` disables retries.
+            idempotency_key: A key to send as ``Idempotency-Key``; ``True`` mints
+                one; ``False`` sends none. Default: the client's setting.
+
+        Returns:
+            The ``requests.Response`` (status < 400).
+
+        Raises:
+            APIStatusError: A status >= 400, as its subclass (see :mod:`mysdk.errors`).
+            TransportError: No response (after any retries).
+            AuthError: A token could not be obtained.
+            RateLimitTimeout: The client-side limiter would wait too long.
+            InvalidRequestError: Bad arguments.
+        """
+        call = self._new_call(method, path, params, json, data, headers, timeout, retry,
+                              idempotency_key)
+        while True:
+            call.attempt += 1
+            if self.rate_limiter is not None:
+                self._take_permit(call)
+            try:
+                resp = self._attempt(call)
+            except TransportError as exc:
+                exc.attempts = call.attempt
+                self._pause_or_raise(call, exc, self._transport_retryable(call, exc), None)
+                continue
+            if resp.status_code < 400:
+                return resp
+            error = error_from_response(resp, call.method, call.url, call.attempt, call.note)
+            retryable = self._status_retryable(call, error)
+            self._pause_or_raise(call, error, retryable, error.retry_after)
+
+    def _attempt(self, call: Call) -> requests.Response:
+        """One attempt: stamp auth, send, and on a 401 refresh and replay once."""
+        used = self.auth.apply(call.headers) if self.auth is not None else None
+        resp = self._send(call)
+        if resp.status_code != 401 or self.auth is None or call.reauthed:
+            return resp
+        call.reauthed = True  # at most one refresh per call, whatever the retries
+        if not self.auth.on_unauthorized(used):
+            return resp
+        if not call.body.rewind():
+            call.note = f"not replayed after the token refresh: {call.body.reason}"
+            return resp
+        emit(self._on_event, Event(kind="reauth", method=call.method, path=call.path,
+                                   attempt=call.attempt, status=401, reason="401"))
+        self.auth.apply(call.headers)
+        return self._send(call)
+
+    def _send(self, call: Call) -> requests.Response:
+        started = time.perf_counter()
+        try:
+            resp = self._session.request(
+                call.method, call.url, params=call.params, data=call.body.data,
+                headers=call.headers, timeout=call.timeout, allow_redirects=False,
+            )
+        except requests.RequestException as exc:
+            error = map_request_exception(exc, call.method, call.url)
+            if self._on_event is not None or logger.isEnabledFor(20):
+                emit(self._on_event, Event(kind="error", method=call.method, path=call.path,
+                                           attempt=call.attempt, reason=type(error).__name__,
+                                           elapsed=time.perf_counter() - started))
+            raise error from exc
+        if self._on_event is not None or logger.isEnabledFor(10):
+            emit(self._on_event, Event(kind="response", method=call.method, path=call.path,
+                                       attempt=call.attempt, status=resp.status_code,
+                                       elapsed=time.perf_counter() - started))
+        return resp
+
+    # -- retries ---------------------------------------------------------------
+
+    def _transport_retryable(self, call: Call, exc: TransportError) -> bool:
+        if isinstance(exc, ConnectError):
+            return True  # never reached the server
+        if isinstance(exc, ReadTimeoutError) and not call.policy.retry_read_timeouts:
+            return False
+        return call.replay_safe
+
+    def _status_retryable(self, call: Call, error: APIStatusError) -> bool:
+        if error.status_code == 429 and self.rate_limiter is not None and error.retry_after:
+            self.rate_limiter.pause(error.retry_after)
+        if not retry_mod.should_retry_status(call.policy, error.status_code):
+            return False
+        # A 429 was refused before any processing, so any method may repeat it.
+        return error.status_code == 429 or call.replay_safe
+
+    def _pause_or_raise(
+        self, call: Call, error: Exception, retryable: bool, retry_after: float | None
+    ) -> None:
+        """Sleep before the next attempt, or raise ``error`` (the last attempt's)."""
+        if not retryable or call.attempt >= call.policy.max_attempts:
+            raise error
+        delay = retry_mod.retry_after_delay(call.policy, retry_after, call.attempt)
+        if delay is None:
+            raise error  # Retry-After above the cap: the caller decides (error.retry_after)
+        if not retry_mod.within_budget(call.policy, started=call.started,
+                                       now=self._monotonic(), delay=delay):
+            raise error
+        if not call.body.rewind():
+            raise InvalidRequestError(
+                f"{call.method} {call.path} not retried after {type(error).__name__}: "
+                f"{call.body.reason}", attempts=call.attempt) from error
+        emit(self._on_event, Event(
+            kind="retry", method=call.method, path=call.path, attempt=call.attempt,
+            status=getattr(error, "status_code", None), delay=delay, reason=_reason(error),
+        ))
+        self._sleep(delay)
+
+    def _take_permit(self, call: Call) -> None:
+        assert self.rate_limiter is not None
+        waited = self.rate_limiter.acquire()
+        if waited > 0:
+            emit(self._on_event, Event(kind="rate_limited", method=call.method, path=call.path,
+                                       attempt=call.attempt, delay=waited))
+
+    def _new_call(
+        self, method: str, path: str, params: Mapping[str, Any] | None, json: Any, data: Any,
+        headers: Mapping[str, str] | None, timeout: TimeoutArg | NotGiven,
+        retry: RetryPolicy | NotGiven | None, idempotency_key: str | bool | NotGiven,
+    ) -> Call:
+        method = method.upper()
+        url, path_only = build_url(self.base_url, path)
+        body = Body(json=json, data=data)
+        merged = {**self._headers, **headers} if headers else dict(self._headers)
+        if body.content_type is not None:
+            merged.setdefault("Content-Type", body.content_type)
+        key = self._idempotency_key(method, merged, idempotency_key)
+        if key:
+            merged[_IDEMPOTENCY_HEADER] = key
+        policy = self.retry if retry is NOT_GIVEN else (retry or retry_mod.NO_RETRY)
+        try:
+            call_timeout = resolve_timeout(timeout, self.timeout)
+        except ValueError as exc:
+            raise InvalidRequestError(str(exc)) from None
+        return Call(
+            method=method, url=url, path=path_only, params=normalise_params(params),
+            body=body, headers=merged, timeout=call_timeout, policy=policy,
+            replay_safe=retry_mod.is_replay_safe(method, has_idempotency_key=bool(key),
+                                                 policy=policy),
+            started=self._monotonic(),
+        )
+
+    def _idempotency_key(
+        self, method: str, headers: Mapping[str, str], given: str | bool | NotGiven
+    ) -> str | None:
+        if _IDEMPOTENCY_HEADER in headers:
+            return headers[_IDEMPOTENCY_HEADER]
+        if isinstance(given, str):
+            return given
+        mint = self.idempotency_keys if given is NOT_GIVEN else given
+        return str(uuid.uuid4()) if mint and method in _UNSAFE_METHODS else None
+
+    # -- JSON helpers ------------------------------------------------------------
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        """``GET`` and return the decoded JSON body (``None`` for an empty body).
+
+        Takes :meth:`request`'s keyword arguments.
+
+        Raises:
+            DecodeError: The 2xx body is not valid JSON.
+            MySDKError: As :meth:`request`.
+        """
+        return self._decode(self.request("GET", path, **kwargs))
+
+    def post(self, path: str, **kwargs: Any) -> Any:
+        """``POST`` and return the decoded JSON body; see :meth:`get`."""
+        return self._decode(self.request("POST", path, **kwargs))
+
+    def put(self, path: str, **kwargs: Any) -> Any:
+        """``PUT`` and return the decoded JSON body; see :meth:`get`."""
+        return self._decode(self.request("PUT", path, **kwargs))
+
+    def patch(self, path: str, **kwargs: Any) -> Any:
+        """``PATCH`` and return the decoded JSON body; see :meth:`get`."""
+        return self._decode(self.request("PATCH", path, **kwargs))
+
+    def delete(self, path: str, **kwargs: Any) -> Any:
+        """``DELETE`` and return the decoded JSON body (usually ``None``); see :meth:`get`."""
+        return self._decode(self.request("DELETE", path, **kwargs))
+
+    @staticmethod
+    def _decode(resp: requests.Response) -> Any:
+        if resp.status_code in (204, 205, 304) or not resp.content:
+            return None
+        try:
+            return resp.json()
+        except ValueError as exc:
+            method = str(resp.request.method or "") if resp.request is not None else ""
+            raise DecodeError(
+                f"expected JSON from {method} {resp.url} (HTTP {resp.status_code}, "
+                f"Content-Type {resp.headers.get('Content-Type', '-')!r}): {exc}",
+                status_code=resp.status_code, content_type=resp.headers.get("Content-Type", ""),
+                method=method, url=resp.url,
+            ) from exc
+
+    # -- resources and lifetime ------------------------------------------------
+
+    @cached_property
+    def cars(self) -> CarsResource:
+        """The Cars API (``/api/v1/cars``)."""
+        from mysdk.resources.cars import CarsResource
+
+        return CarsResource(self)
+
+    def close(self) -> None:
+        """Close the session if this client created it; a caller's session stays open."""
+        if self._owns_session:
+            self._session.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Client(base_url={self.base_url!r}, auth={self.auth!r})"
+
+
+def _own_session(
+    verify: bool | str | NotGiven,
+    cert: str | tuple[str, str] | NotGiven | None,
+    proxies: Mapping[str, str] | NotGiven | None,
+) -> requests.Session:
+    session = requests.Session()
+    session.headers["User-Agent"] = f"mysdk/{__version__} {requests.utils.default_user_agent()}"
+    if verify is not NOT_GIVEN:
+        session.verify = verify
+    if cert is not NOT_GIVEN:
+        session.cert = cert
+    if proxies is not NOT_GIVEN and proxies:
+        session.proxies.update(proxies)
+    return session
+
+
+def _reason(error: Exception) -> str:
+    status = getattr(error, "status_code", None)
+    return f"status {status}" if status else type(error).__name__

@@ -1,0 +1,362 @@
+"""The one exception tree of mysdk.
+
+Every failure a call can meet is raised as a subclass of :class:`MySDKError`,
+chained (``raise ... from``) to the ``requests`` exception that caused it::
+
+    MySDKError
+    ├── TransportError               no HTTP response was received
+    │   ├── ConnectError             requests.ConnectionError, ProxyError, SSLError
+    │   │   └── ConnectTimeoutError  requests.ConnectTimeout (also a RequestTimeoutError)
+    │   ├── ServerDisconnectedError  requests.ConnectionError after the request was sent
+    │   └── RequestTimeoutError      requests.Timeout
+    │       ├── ConnectTimeoutError
+    │       └── ReadTimeoutError     requests.ReadTimeout
+    ├── APIStatusError               an HTTP response with a status >= 300
+    │   ├── ClientError              any other 4xx
+    │   │   ├── BadRequestError          400
+    │   │   ├── UnauthorizedError        401 (also an AuthError)
+    │   │   ├── ForbiddenError           403
+    │   │   ├── NotFoundError            404
+    │   │   ├── ConflictError            409
+    │   │   ├── UnprocessableEntityError 422
+    │   │   └── RateLimitError           429
+    │   └── ServerError              any 5xx
+    ├── DecodeError                  a 2xx body that is not the JSON that was expected
+    ├── AuthError                    getting or using credentials failed
+    │   ├── UnauthorizedError        (see above)
+    │   └── TokenRequestError        the token endpoint refused (RFC 6749 §5.2)
+    ├── RateLimitTimeout             the client-side rate limiter would wait too long
+    └── InvalidRequestError          bad input to a call (also a ValueError)
+
+``requests`` exceptions not named above (ChunkedEncodingError, ContentDecodingError,
+TooManyRedirects, a bare RequestException) map to :class:`TransportError`; URL and
+header errors (MissingSchema, InvalidURL, InvalidHeader, ...) map to
+:class:`InvalidRequestError`.
+
+Every error pickles and unpickles to an equal-looking error (constructors take
+only positional-or-keyword arguments with defaults, and ``__reduce__`` keeps the
+attributes), so errors cross process boundaries. No message, ``str()`` or
+``repr()`` ever contains a token, a client secret or an Authorization value: the
+request URL is stored without userinfo, and bodies of token responses are never kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+__all__ = [
+    "APIStatusError",
+    "AuthError",
+    "BadRequestError",
+    "ClientError",
+    "ConflictError",
+    "ConnectError",
+    "ConnectTimeoutError",
+    "DecodeError",
+    "ForbiddenError",
+    "InvalidRequestError",
+    "MySDKError",
+    "NotFoundError",
+    "RateLimitError",
+    "RateLimitTimeout",
+    "ReadTimeoutError",
+    "RequestTimeoutError",
+    "ServerDisconnectedError",
+    "ServerError",
+    "TokenRequestError",
+    "TransportError",
+    "UnauthorizedError",
+    "UnprocessableEntityError",
+]
+
+
+class MySDKError(Exception):
+    """Root of every error mysdk raises.
+
+    Attributes:
+        message: Human-readable text, free of secrets.
+        attempts: How many attempts the call made before failing (1 when the
+            call was not retried; 0 when it never reached the network).
+    """
+
+    retryable: bool = False
+
+    def __init__(self, message: str = "", *, attempts: int = 1) -> None:
+        super().__init__(message)
+        self.message = message
+        self.attempts = attempts
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exception pickles only ``args``; keep the keyword attributes too.
+        return (_rebuild, (type(self), self.__dict__.copy()))
+
+    def __str__(self) -> str:
+        if self.attempts > 1:
+            return f"{self.message} (after {self.attempts} attempts)"
+        return self.message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r})"
+
+
+def _rebuild(cls: type[MySDKError], state: dict[str, Any]) -> MySDKError:
+    err = cls.__new__(cls)
+    Exception.__init__(err, state.get("message", ""))
+    err.__dict__.update(state)
+    return err
+
+
+class TransportError(MySDKError):
+    """No HTTP response was received (DNS, connect, TLS, timeout, broken stream).
+
+    Attributes:
+        method: HTTP method of the request, e.g. ``"GET"``.
+        url: Request URL without userinfo, or ``""`` when unknown.
+    """
+
+    retryable = True
+
+    def __init__(
+        self, message: str = "", *, method: str = "", url: str = "", attempts: int = 1
+    ) -> None:
+        super().__init__(message, attempts=attempts)
+        self.method = method
+        self.url = safe_url(url)
+
+
+class ConnectError(TransportError):
+    """The connection could not be opened (refused, DNS, proxy, TLS handshake)."""
+
+
+class ServerDisconnectedError(TransportError):
+    """The connection closed after the request was sent, before a full response.
+
+    The server may have acted on the request, so it is repeated only when safe
+    (idempotent method or an ``Idempotency-Key``), like a read timeout.
+    """
+
+
+class RequestTimeoutError(TransportError):
+    """A connect or read timeout elapsed (the client's ``timeout``, in seconds)."""
+
+
+class ConnectTimeoutError(ConnectError, RequestTimeoutError):
+    """Opening the connection took longer than the connect timeout.
+
+    The request was never sent, so repeating it is always safe.
+    """
+
+
+class ReadTimeoutError(RequestTimeoutError):
+    """The server accepted the request but did not answer within the read timeout.
+
+    The server may have acted on the request; it is repeated only when safe
+    (idempotent method or an ``Idempotency-Key``).
+    """
+
+
+class APIStatusError(MySDKError):
+    """The server answered with a status that is not a success.
+
+    Attributes:
+        status_code: HTTP status code, e.g. ``404``.
+        headers: Response headers (a plain ``dict[str, str]``, case as received).
+        body: Parsed JSON body when the response was JSON, else its text
+            (``""`` for an empty body).
+        method: HTTP method of the request.
+        url: Request URL without userinfo.
+        request_id: Value of the ``X-Request-Id`` (or ``Request-Id``) response
+            header, or ``None``.
+        retry_after: Seconds the server asked to wait (``Retry-After``,
+            RFC 9110 §10.2.3), or ``None``.
+    """
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        status_code: int = 0,
+        headers: Mapping[str, str] | None = None,
+        body: Any = None,
+        method: str = "",
+        url: str = "",
+        request_id: str | None = None,
+        retry_after: float | None = None,
+        attempts: int = 1,
+    ) -> None:
+        super().__init__(message, attempts=attempts)
+        self.status_code = status_code
+        self.headers = dict(headers or {})
+        self.body = body
+        self.method = method
+        self.url = safe_url(url)
+        self.request_id = request_id
+        self.retry_after = retry_after
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(status_code={self.status_code}, method={self.method!r}, "
+            f"url={self.url!r}, request_id={self.request_id!r})"
+        )
+
+
+class ClientError(APIStatusError):
+    """A 4xx response without a more specific class."""
+
+
+class BadRequestError(ClientError):
+    """400 Bad Request (RFC 9110 §15.5.1)."""
+
+
+class AuthError(MySDKError):
+    """Obtaining or using credentials failed."""
+
+
+class UnauthorizedError(ClientError, AuthError):
+    """401 Unauthorized (RFC 9110 §15.5.2; RFC 6750 §3 for bearer tokens).
+
+    Raised after the client already refreshed its token and replayed the request
+    once, or when the request could not be replayed (see ``message``).
+    """
+
+
+class ForbiddenError(ClientError):
+    """403 Forbidden (RFC 9110 §15.5.4), e.g. RFC 6750 ``insufficient_scope``."""
+
+
+class NotFoundError(ClientError):
+    """404 Not Found (RFC 9110 §15.5.5)."""
+
+
+class ConflictError(ClientError):
+    """409 Conflict (RFC 9110 §15.5.10)."""
+
+
+class UnprocessableEntityError(ClientError):
+    """422 Unprocessable Content (RFC 9110 §15.5.21): the body failed validation."""
+
+
+class RateLimitError(ClientError):
+    """429 Too Many Requests (RFC 6585 §4); ``retry_after`` holds the asked wait."""
+
+    retryable = True
+
+
+class ServerError(APIStatusError):
+    """Any 5xx response (RFC 9110 §15.6)."""
+
+    retryable = True
+
+
+class DecodeError(MySDKError):
+    """A 2xx response whose body is not the JSON that was expected.
+
+    Attributes:
+        status_code: HTTP status code of the response.
+        content_type: The response's ``Content-Type`` header, or ``""``.
+        method: HTTP method of the request.
+        url: Request URL without userinfo.
+    """
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        status_code: int = 0,
+        content_type: str = "",
+        method: str = "",
+        url: str = "",
+        attempts: int = 1,
+    ) -> None:
+        super().__init__(message, attempts=attempts)
+        self.status_code = status_code
+        self.content_type = content_type
+        self.method = method
+        self.url = safe_url(url)
+
+
+class TokenRequestError(AuthError):
+    """The token endpoint answered with an error (RFC 6749 §5.2).
+
+    Attributes:
+        error: The RFC 6749 §5.2 ``error`` code, e.g. ``"invalid_client"``,
+            ``"invalid_grant"``; ``"invalid_response"`` when the answer was not
+            a valid token response (RFC 6749 §5.1).
+        error_description: The server's ``error_description``, or ``None``.
+        status_code: HTTP status of the token response (``0`` if none).
+        token_url: The token endpoint URL without userinfo.
+    """
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        error: str = "",
+        error_description: str | None = None,
+        status_code: int = 0,
+        token_url: str = "",
+        attempts: int = 1,
+    ) -> None:
+        super().__init__(message, attempts=attempts)
+        self.error = error
+        self.error_description = error_description
+        self.status_code = status_code
+        self.token_url = safe_url(token_url)
+
+    @property
+    def retryable(self) -> bool:  # type: ignore[override]
+        return self.status_code >= 500 or self.error == "temporarily_unavailable"
+
+
+class RateLimitTimeout(MySDKError):
+    """The client-side rate limiter would have to wait longer than allowed.
+
+    Attributes:
+        wait: Seconds the call would have had to wait for a permit.
+    """
+
+    def __init__(self, message: str = "", *, wait: float = 0.0, attempts: int = 0) -> None:
+        super().__init__(message, attempts=attempts)
+        self.wait = wait
+
+
+class InvalidRequestError(MySDKError, ValueError):
+    """The call's own input is wrong (bad URL, header, body or option)."""
+
+    def __init__(self, message: str = "", *, attempts: int = 0) -> None:
+        super().__init__(message, attempts=attempts)
+
+
+STATUS_ERRORS: Mapping[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: UnauthorizedError,
+    403: ForbiddenError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+"""Status code → error class; other 4xx map to ClientError, 5xx to ServerError."""
+
+
+def status_error_class(status_code: int) -> type[APIStatusError]:
+    """Return the error class for an HTTP status code (>= 300)."""
+    cls = STATUS_ERRORS.get(status_code)
+    if cls is not None:
+        return cls
+    if 400 <= status_code < 500:
+        return ClientError
+    if status_code >= 500:
+        return ServerError
+    return APIStatusError
+
+
+def safe_url(url: str) -> str:
+    """Return ``url`` without userinfo (``user:password@``), which may hold a secret."""
+    if "@" not in url:
+        return url
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))

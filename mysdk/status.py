@@ -1,0 +1,77 @@
+"""Turn a non-success HTTP response into the matching :mod:`mysdk.errors` class."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import requests
+
+from mysdk.errors import APIStatusError, status_error_class
+from mysdk.retry import parse_retry_after
+
+__all__ = ["error_from_response"]
+
+_REQUEST_ID_HEADERS = ("X-Request-Id", "Request-Id", "X-Correlation-Id")
+_MAX_TEXT = 2000  # characters of a non-JSON error body kept on the error
+
+
+def error_from_response(
+    resp: requests.Response, method: str, url: str, attempts: int = 1, note: str = ""
+) -> APIStatusError:
+    """Build the error for ``resp`` (status >= 300) without raising it.
+
+    Args:
+        resp: The response.
+        method: HTTP method of the request.
+        url: The request URL (userinfo is stripped by the error).
+        attempts: Attempts the call made.
+        note: Extra text for the message (e.g. why a 401 was not replayed).
+
+    Returns:
+        An instance of the class :func:`mysdk.errors.status_error_class` picks,
+        with ``body`` (JSON or text), ``request_id`` and ``retry_after``
+        (RFC 9110 §10.2.3, seconds) filled in.
+    """
+    status = resp.status_code
+    body = _body(resp)
+    headers = dict(resp.headers)
+    message = f"HTTP {status} {resp.reason or ''}".rstrip() + f" for {method} {url}"
+    summary = _summary(body)
+    if summary:
+        message += f": {summary}"
+    if note:
+        message += f" ({note})"
+    return status_error_class(status)(
+        message,
+        status_code=status,
+        headers=headers,
+        body=body,
+        method=method,
+        url=url,
+        request_id=next((resp.headers[h] for h in _REQUEST_ID_HEADERS if h in resp.headers), None),
+        retry_after=parse_retry_after(resp.headers.get("Retry-After"), now=time.time()),
+        attempts=attempts,
+    )
+
+
+def _body(resp: requests.Response) -> Any:
+    if not resp.content:
+        return ""
+    if "json" in resp.headers.get("Content-Type", ""):
+        try:
+            return resp.json()
+        except ValueError:
+            pass
+    return resp.text[:_MAX_TEXT]
+
+
+def _summary(body: Any) -> str:
+    """The server's own short explanation, if the body has one."""
+    if isinstance(body, dict):
+        for field in ("message", "error_description", "detail", "error", "title"):
+            value = body.get(field)
+            if isinstance(value, str) and value:
+                return value[:200]
+        return ""
+    return body[:200] if isinstance(body, str) else ""

@@ -1,0 +1,311 @@
+"""Per-user token cache on disk, shared by the processes of one machine.
+
+Needs the ``file`` extra (``filelock``, ``platformdirs``)::
+
+    pip install 'mysdk[file]'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import stat
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, suppress
+from pathlib import Path
+
+try:
+    import filelock
+    import platformdirs
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    raise ImportError(
+        "mysdk.tokens.file needs the 'file' extra: pip install 'mysdk[file]'"
+    ) from exc
+
+from mysdk.tokens.cache import KeyedLocks
+from mysdk.tokens.token import Token
+
+__all__ = ["FileTokenCache"]
+
+logger = logging.getLogger("mysdk.tokens")
+
+# Keys from cache_key() are "mysdk-token-<hex>" and are used as file names as
+# they are; anything else is hashed so that a key can never escape the directory.
+_SAFE_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}")
+_MAX_FILE_BYTES = 64 * 1024  # a token file is < 10 KiB; larger means corrupt
+_POSIX = hasattr(os, "geteuid")  # POSIX modes and owners mean nothing on Windows
+
+
+class FileTokenCache:
+    """A token cache in a private directory, one JSON file per key.
+
+    Entries survive restarts and are shared by every process of the user that
+    points at the same directory. The directory is kept at mode 0700 and token
+    files at 0600 (POSIX); files are replaced atomically (temp file, fsync,
+    ``os.replace``), so a reader sees the old or the new token, never half.
+    :meth:`lock` is a cross-process lock (``filelock``, ``flock(2)`` on POSIX)
+    combined with a per-key thread lock, so it excludes other threads of this
+    process as well as other processes.
+
+    ``delete(only_if=...)`` compares and unlinks under a lock of this instance
+    only; across processes it is serialized with refreshes when callers hold
+    :meth:`lock` for the key while refreshing, as the token manager does.
+
+    Args:
+        directory: Where the files live. Default:
+            ``platformdirs.user_cache_dir("mysdk")/tokens`` (per user).
+        lock_timeout: The most seconds :meth:`lock` ever waits, whatever
+            ``timeout`` the caller asks for.
+
+    Raises:
+        PermissionError: The directory exists but belongs to another user, so
+            its mode cannot be made private.
+        OSError: The directory cannot be created.
+        ValueError: ``lock_timeout`` is negative or not finite.
+    """
+
+    def __init__(
+        self, directory: str | os.PathLike[str] | None = None, *, lock_timeout: float = 30.0
+    ) -> None:
+        if not 0.0 <= lock_timeout < float("inf"):
+            raise ValueError(f"FileTokenCache.lock_timeout must be >= 0 s, got {lock_timeout}")
+        if directory is None:
+            directory = Path(platformdirs.user_cache_dir("mysdk")) / "tokens"
+        self._directory = Path(directory).absolute()
+        self._lock_timeout = float(lock_timeout)
+        self._write_guard = threading.Lock()  # makes delete's compare-then-unlink atomic here
+        self._thread_locks = KeyedLocks()
+        self._file_locks: dict[str, filelock.FileLock] = {}
+        self._file_locks_guard = threading.Lock()
+        self._ensure_directory()
+
+    @property
+    def directory(self) -> Path:
+        """The directory holding the token files."""
+        return self._directory
+
+    def get(self, key: str) -> Token | None:
+        """Return the unexpired token stored under ``key``, or ``None``.
+
+        A missing, unreadable, corrupt or foreign-owned file counts as empty
+        and is logged at WARNING (path only, never contents); nothing is raised.
+        """
+        token = self._read(self._path(key))
+        if token is None or token.is_expired(time.time()):
+            return None
+        return token
+
+    def set(self, key: str, token: Token) -> None:
+        """Store ``token`` under ``key`` atomically, in a file of mode 0600.
+
+        A failed write (disk full, directory gone unwritable) is logged at
+        WARNING and otherwise ignored: the caller already holds the token.
+        """
+        path = self._path(key)
+        data = json.dumps(token.to_dict(), separators=(",", ":")).encode()
+        with self._write_guard:
+            try:
+                self._ensure_directory()
+                self._write_atomic(path, data)
+            except OSError as exc:
+                logger.warning("cannot write token file %s (%s)", path, _describe(exc))
+
+    def delete(self, key: str, *, only_if: Token | None = None) -> bool:
+        """Remove the file for ``key`` (only if it still holds ``only_if``, when given).
+
+        Returns:
+            True when a file was removed. Errors are logged, never raised.
+        """
+        path = self._path(key)
+        with self._write_guard:
+            if only_if is not None and self._read(path) != only_if:
+                return False
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                return False
+            except OSError as exc:
+                logger.warning("cannot remove token file %s (%s)", path, _describe(exc))
+                return False
+            return True
+
+    def lock(self, key: str, *, timeout: float) -> AbstractContextManager[bool]:
+        """Hold the cross-process lock ``<directory>/<key>.lock``.
+
+        Args:
+            key: The cache key.
+            timeout: Seconds to wait, capped at ``lock_timeout``.
+
+        Returns:
+            A context manager yielding True when held, False when another
+            thread or process kept it for ``timeout`` seconds or the lock file
+            could not be opened (logged at WARNING).
+        """
+        return self._hold(key, _wait_seconds(timeout, self._lock_timeout))
+
+    def __repr__(self) -> str:
+        return f"FileTokenCache(directory={str(self._directory)!r})"
+
+    @contextmanager
+    def _hold(self, key: str, wait: float) -> Iterator[bool]:
+        deadline = time.monotonic() + wait
+        # filelock counts re-entries per object: a FileLock shared by threads
+        # (thread_local=False) lets a second thread straight in, so threads are
+        # excluded here first and the file lock then only has to exclude processes.
+        thread_lock = self._thread_locks.get(key)
+        if not thread_lock.acquire(timeout=wait):
+            logger.warning("token cache lock for %s not acquired within %.3gs", key, wait)
+            yield False
+            return
+        try:
+            file_lock = self._file_lock(key)
+            try:
+                file_lock.acquire(timeout=max(deadline - time.monotonic(), 0.0))
+            except filelock.Timeout:
+                logger.warning("token cache lock for %s not acquired within %.3gs", key, wait)
+                acquired = False
+            except OSError as exc:
+                logger.warning("cannot lock %s (%s)", file_lock.lock_file, _describe(exc))
+                acquired = False
+            else:
+                acquired = True
+            try:
+                yield acquired
+            finally:
+                if acquired:
+                    file_lock.release()
+        finally:
+            thread_lock.release()
+
+    def _file_lock(self, key: str) -> filelock.FileLock:
+        with self._file_locks_guard:
+            lock = self._file_locks.get(key)
+            if lock is None:
+                self._ensure_directory()
+                path = self._directory / (_file_name(key) + ".lock")
+                lock = self._file_locks[key] = filelock.FileLock(path, mode=0o600)
+            return lock
+
+    def _path(self, key: str) -> Path:
+        return self._directory / (_file_name(key) + ".json")
+
+    def _ensure_directory(self) -> None:
+        self._directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not _POSIX:
+            return
+        st = self._directory.stat()
+        if not stat.S_ISDIR(st.st_mode):
+            raise NotADirectoryError(f"token cache path {self._directory} is not a directory")
+        if st.st_mode & 0o077:
+            if st.st_uid != os.geteuid():
+                raise PermissionError(
+                    f"token cache directory {self._directory} has mode "
+                    f"{stat.S_IMODE(st.st_mode):04o} and belongs to another user; "
+                    "use a private directory (mode 0700)"
+                )
+            self._directory.chmod(0o700)
+            logger.warning(
+                "token cache directory %s had mode %04o; changed to 0700",
+                self._directory,
+                stat.S_IMODE(st.st_mode),
+            )
+
+    def _read(self, path: Path) -> Token | None:
+        # O_NOFOLLOW: a symlink planted in the directory is refused, not followed.
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+        try:
+            fd = os.open(path, flags)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            logger.warning("ignoring unreadable token file %s (%s)", path, _describe(exc))
+            return None
+        try:
+            with os.fdopen(fd, "rb") as file:
+                if not _private_file(path, file.fileno()):
+                    return None
+                raw = file.read(_MAX_FILE_BYTES + 1)
+        except OSError as exc:
+            logger.warning("ignoring unreadable token file %s (%s)", path, _describe(exc))
+            return None
+        try:
+            if len(raw) > _MAX_FILE_BYTES:
+                raise ValueError("file is too large")
+            return _decode(raw)
+        except ValueError as exc:
+            logger.warning("ignoring corrupt token file %s (%s)", path, exc)
+            return None
+
+    def _write_atomic(self, path: Path, data: bytes) -> None:
+        # mkstemp creates the file O_EXCL with mode 0600 in the same directory,
+        # so os.replace is an atomic rename on the same filesystem.
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=self._directory)
+        try:
+            with os.fdopen(fd, "wb") as file:
+                file.write(data)
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            with suppress(OSError):
+                os.unlink(tmp)
+            raise
+        if _POSIX:  # make the rename itself durable; best effort
+            with suppress(OSError):
+                dir_fd = os.open(self._directory, os.O_RDONLY)
+                try:
+                    os.fsync(dir_fd)
+                finally:
+                    os.close(dir_fd)
+
+
+def _private_file(path: Path, fd: int) -> bool:
+    """True when the open file is ours and private, fixing a too-wide mode."""
+    if not _POSIX:
+        return True
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid():
+        logger.warning("ignoring token file %s: not a regular file owned by this user", path)
+        return False
+    if st.st_mode & 0o077:
+        os.fchmod(fd, 0o600)
+        logger.warning(
+            "token file %s had mode %04o; changed to 0600", path, stat.S_IMODE(st.st_mode)
+        )
+    return True
+
+
+def _decode(raw: bytes) -> Token:
+    """Parse a stored token; ValueError messages never hold the contents."""
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise ValueError("not valid JSON") from None
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
+    try:
+        return Token.from_dict(data)
+    except OverflowError:  # an integer too large for a float
+        raise ValueError("a number is out of range") from None
+
+
+def _file_name(key: str) -> str:
+    if _SAFE_NAME.fullmatch(key):
+        return key
+    return "key-" + hashlib.sha256(key.encode()).hexdigest()
+
+
+def _wait_seconds(timeout: float, cap: float) -> float:
+    """Clamp a caller's timeout to ``[0, cap]`` seconds (NaN counts as 0)."""
+    return min(timeout, cap) if timeout > 0 else 0.0
+
+
+def _describe(exc: OSError) -> str:
+    # strerror, not str(exc): the path is logged separately and once.
+    return f"{type(exc).__name__}: {exc.strerror or exc}"

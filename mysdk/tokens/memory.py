@@ -1,0 +1,67 @@
+"""In-process token cache on cachetools, entries living as long as their token."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+
+from cachetools import TLRUCache
+
+from mysdk.tokens.cache import KeyedLocks
+from mysdk.tokens.token import Token
+
+__all__ = ["MemoryTokenCache"]
+
+# Entries whose token has no known expiry are kept this long (seconds) at most;
+# they are still replaced on the first 401.
+_UNKNOWN_EXPIRY_TTL = 24 * 3600.0
+
+
+class MemoryTokenCache:
+    """A thread-safe token cache for one process (the default).
+
+    Args:
+        maxsize: Most entries kept (one per identity); least recently used go first.
+        timer: Wall clock in epoch seconds; injectable for tests.
+    """
+
+    def __init__(self, maxsize: int = 256, *, timer: Callable[[], float] = time.time) -> None:
+        if maxsize < 1:
+            raise ValueError(f"MemoryTokenCache.maxsize must be >= 1, got {maxsize}")
+        self._cache: TLRUCache[str, Token] = TLRUCache(
+            maxsize=maxsize, ttu=_time_to_use, timer=timer
+        )
+        self._lock = threading.Lock()  # cachetools caches are not thread-safe
+        self._locks = KeyedLocks()
+
+    def get(self, key: str) -> Token | None:
+        """Return the unexpired token under ``key``, or ``None``."""
+        with self._lock:
+            return self._cache.get(key)
+
+    def set(self, key: str, token: Token) -> None:
+        """Store ``token``; it is evicted when ``token.expires_at`` passes."""
+        with self._lock:
+            self._cache[key] = token
+
+    def delete(self, key: str, *, only_if: Token | None = None) -> bool:
+        """Remove ``key`` (only if it still holds ``only_if``, when given)."""
+        with self._lock:
+            current = self._cache.get(key)
+            if current is None or (only_if is not None and current != only_if):
+                return False
+            del self._cache[key]
+            return True
+
+    def lock(self, key: str, *, timeout: float) -> AbstractContextManager[bool]:
+        """A per-key in-process lock (threads of this process share it)."""
+        return self._locks.hold(key, timeout=timeout)
+
+    def __repr__(self) -> str:
+        return f"MemoryTokenCache(maxsize={self._cache.maxsize}, entries={len(self._cache)})"
+
+
+def _time_to_use(_key: str, token: Token, now: float) -> float:
+    return token.expires_at if token.expires_at is not None else now + _UNKNOWN_EXPIRY_TTL
