@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from refserver.config import ServerConfig
 from refserver.faults import FaultInjector
 from refserver.idempotency import IdempotencyStore
-from refserver.oauth import CarsOAuth, CarsRequestValidator
+from refserver.oauth import CarsOAuth
 from refserver.stats import ServerStats
 from refserver.store import CarStore
 from refserver.tokens import TokenStore
+from refserver.validator import CarsRequestValidator
 
 __all__ = ["AppContext"]
 

@@ -1,0 +1,42 @@
+# The two commands of the README: `make demo` and `make test`.
+# Both create or refresh the local virtualenv (.venv) first; nothing needs to be
+# installed beforehand but Python >= 3.10 and make.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck record bench storm venv redis clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# redis-server for the Redis token cache tests (Debian's package).
+redis:
+	@scripts/ensure-redis
+
+demo: venv
+	$(BIN)/python -m examples.cars_demo
+
+test: venv redis
+	$(BIN)/python -m pytest
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+# Re-record the vcrpy cassettes in cassettes/ from a fresh reference server.
+record: venv
+	MYSDK_RECORD=1 $(BIN)/python -m pytest tests/replay -q
+
+bench: venv
+	$(BIN)/python bench/request_cost.py
+
+storm: venv redis
+	$(BIN)/python bench/token_storm.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
