@@ -10,7 +10,8 @@ Scrubbed before a cassette is written:
   secret of ``client_secret_post``, refresh tokens, device codes, ...);
 * response JSON fields named in :data:`SECRET_FIELDS` (``access_token``,
   ``refresh_token``, ``id_token`` of token responses: vcrpy's own filters do
-  not touch response bodies);
+  not touch response bodies), each replaced by ``**FILTERED-<8 hex>**`` so
+  that two different tokens stay different on replay;
 * response headers ``Set-Cookie``.
 
 Optionally the recorded origin is rewritten to a fixed one (e.g.
@@ -19,6 +20,7 @@ Optionally the recorded origin is rewritten to a fixed one (e.g.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Callable
@@ -97,7 +99,11 @@ def _scrub_response(response: dict[str, Any]) -> dict[str, Any]:
             del headers[name]
     body = response.get("body", {})
     if isinstance(body.get("string"), (bytes, str)):
-        body["string"] = scrub_response_body(body["string"])
+        body["string"] = scrubbed = scrub_response_body(body["string"])
+        for name in headers:
+            if name.lower() == "content-length":
+                size = len(scrubbed.encode() if isinstance(scrubbed, str) else scrubbed)
+                headers[name] = [str(size)]
     return response
 
 
@@ -114,11 +120,17 @@ def scrub_response_body(raw: bytes | str) -> bytes | str:
 
 def _scrub(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: FILTERED if k in SECRET_FIELDS and value[k] else _scrub(v)
-                for k, v in value.items()}
+        return {k: _placeholder(v) if k in SECRET_FIELDS and isinstance(v, str) and v
+                else _scrub(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_scrub(v) for v in value]
     return value
+
+
+def _placeholder(secret: str) -> str:
+    # Distinct secrets stay distinct (a replayed refresh must yield a *new*
+    # token), yet 32 bits of a hash of a random token reveal nothing usable.
+    return f"**FILTERED-{hashlib.sha256(secret.encode()).hexdigest()[:8]}**"
 
 
 def find_secrets(text: str, known: tuple[str, ...] = ()) -> list[str]:

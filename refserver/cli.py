@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import sys
 import threading
@@ -94,8 +95,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         parser.error(str(exc))
     if args.access_log:
-        import logging
-
         logging.basicConfig(level=logging.INFO)
 
     stop = threading.Event()

@@ -44,7 +44,9 @@ class ServerConfig:
     #: client_id -> client_secret; every client is confidential (RFC 6749 §2.1).
     clients: dict[str, str] = field(default_factory=_default_clients)
     faults: FaultConfig = field(default_factory=FaultConfig)
-    #: Scopes a client may ask for; a token request without scope gets all of them.
+    #: Scopes a client may ask for (others: invalid_scope); a token request without
+    #: scope gets all of them. The API itself wants cars:read for reads, cars:write
+    #: for writes, so keep those in the set.
     scopes: frozenset[str] = DEFAULT_SCOPES
     #: Tornado access log per request; off so test and benchmark output stays clean.
     access_log: bool = False

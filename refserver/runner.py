@@ -14,7 +14,6 @@ import threading
 from types import TracebackType
 
 from tornado.httpserver import HTTPServer
-from tornado.netutil import bind_sockets
 
 from refserver.app import make_app
 from refserver.config import ServerConfig
@@ -25,6 +24,25 @@ from refserver.stats import ServerStats
 __all__ = ["RunningServer", "start_server"]
 
 log = logging.getLogger(__name__)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """One listening socket; port 0 lets the kernel pick a free port.
+
+    Not tornado's ``bind_sockets``: it leaks the socket when bind fails (port in
+    use), which surfaces as a ResourceWarning under ``-W error``.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 class RunningServer:
@@ -136,20 +154,18 @@ class RunningServer:
     async def _serve(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop_event = asyncio.Event()
-        sockets = bind_sockets(
-            self.config.port,
-            address=self.config.host,
-            family=socket.AF_INET if ":" not in self.config.host else socket.AF_INET6,
-        )
         # xheaders=False: remote_ip is the socket peer, never a client-supplied header.
+        # Keep-alive stays on: benchmarks reuse connections.
         server = HTTPServer(make_app(self._ctx), xheaders=False, no_keep_alive=False)
+        sock = _bind(self.config.host, self.config.port)
         try:
-            server.add_sockets(sockets)
-            self._port = int(sockets[0].getsockname()[1])
+            server.add_sockets([sock])
+            self._port = int(sock.getsockname()[1])
             self._ready.set()
             await self._stop_event.wait()
         finally:
-            server.stop()  # closes the listening sockets
+            server.stop()  # closes the listening socket
+            sock.close()  # no-op if server.stop() did; covers add_sockets failing
             try:
                 await asyncio.wait_for(server.close_all_connections(), self.config.stop_timeout)
             except asyncio.TimeoutError:

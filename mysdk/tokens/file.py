@@ -1,8 +1,6 @@
 """Per-user token cache on disk, shared by the processes of one machine.
 
-Needs the ``file`` extra (``filelock``, ``platformdirs``)::
-
-    pip install 'mysdk[file]'
+Needs the ``file`` extra (filelock, platformdirs): ``pip install 'mysdk[file]'``.
 """
 
 from __future__ import annotations
@@ -23,7 +21,7 @@ from pathlib import Path
 try:
     import filelock
     import platformdirs
-except ImportError as exc:  # pragma: no cover - exercised only without the extra
+except ImportError as exc:
     raise ImportError(
         "mysdk.tokens.file needs the 'file' extra: pip install 'mysdk[file]'"
     ) from exc
@@ -45,27 +43,23 @@ _POSIX = hasattr(os, "geteuid")  # POSIX modes and owners mean nothing on Window
 class FileTokenCache:
     """A token cache in a private directory, one JSON file per key.
 
-    Entries survive restarts and are shared by every process of the user that
-    points at the same directory. The directory is kept at mode 0700 and token
-    files at 0600 (POSIX); files are replaced atomically (temp file, fsync,
-    ``os.replace``), so a reader sees the old or the new token, never half.
-    :meth:`lock` is a cross-process lock (``filelock``, ``flock(2)`` on POSIX)
-    combined with a per-key thread lock, so it excludes other threads of this
-    process as well as other processes.
-
-    ``delete(only_if=...)`` compares and unlinks under a lock of this instance
-    only; across processes it is serialized with refreshes when callers hold
-    :meth:`lock` for the key while refreshing, as the token manager does.
+    Entries survive restarts and are shared by the user's processes that use
+    the same directory. The directory is kept at mode 0700 and token files at
+    0600 (POSIX); files are replaced atomically (temp file, fsync,
+    ``os.replace``), so readers see the old token or the new one, never half.
+    :meth:`lock` combines a per-key thread lock with ``filelock`` (``flock(2)``
+    on POSIX), so it excludes this process's other threads and other processes.
+    ``delete(only_if=...)`` compares and unlinks under a lock of this instance;
+    across processes it relies on callers holding :meth:`lock` while refreshing.
 
     Args:
-        directory: Where the files live. Default:
+        directory: Where the files live; default
             ``platformdirs.user_cache_dir("mysdk")/tokens`` (per user).
-        lock_timeout: The most seconds :meth:`lock` ever waits, whatever
-            ``timeout`` the caller asks for.
+        lock_timeout: The most seconds :meth:`lock` ever waits.
 
     Raises:
-        PermissionError: The directory exists but belongs to another user, so
-            its mode cannot be made private.
+        PermissionError: The directory belongs to another user and its mode
+            lets others in (it cannot be made private).
         OSError: The directory cannot be created.
         ValueError: ``lock_timeout`` is negative or not finite.
     """
@@ -91,10 +85,10 @@ class FileTokenCache:
         return self._directory
 
     def get(self, key: str) -> Token | None:
-        """Return the unexpired token stored under ``key``, or ``None``.
+        """Return the unexpired token under ``key``, or ``None``; never raises.
 
-        A missing, unreadable, corrupt or foreign-owned file counts as empty
-        and is logged at WARNING (path only, never contents); nothing is raised.
+        An unreadable, corrupt or foreign-owned file counts as empty and is
+        logged at WARNING (its path, never its contents).
         """
         token = self._read(self._path(key))
         if token is None or token.is_expired(time.time()):
@@ -104,8 +98,8 @@ class FileTokenCache:
     def set(self, key: str, token: Token) -> None:
         """Store ``token`` under ``key`` atomically, in a file of mode 0600.
 
-        A failed write (disk full, directory gone unwritable) is logged at
-        WARNING and otherwise ignored: the caller already holds the token.
+        A failed write (disk full, say) is logged at WARNING, not raised: the
+        caller already holds the token.
         """
         path = self._path(key)
         data = json.dumps(token.to_dict(), separators=(",", ":")).encode()
@@ -155,42 +149,38 @@ class FileTokenCache:
     @contextmanager
     def _hold(self, key: str, wait: float) -> Iterator[bool]:
         deadline = time.monotonic() + wait
-        # filelock counts re-entries per object: a FileLock shared by threads
-        # (thread_local=False) lets a second thread straight in, so threads are
-        # excluded here first and the file lock then only has to exclude processes.
-        thread_lock = self._thread_locks.get(key)
-        if not thread_lock.acquire(timeout=wait):
-            logger.warning("token cache lock for %s not acquired within %.3gs", key, wait)
-            yield False
-            return
-        try:
+        # Threads are excluded by a thread lock first: filelock counts re-entries
+        # per object, and a FileLock shared by threads (thread_local=False) lets a
+        # second thread straight in. The file lock then excludes other processes.
+        with self._thread_locks.hold(key, timeout=wait) as in_process:
             file_lock = self._file_lock(key)
-            try:
-                file_lock.acquire(timeout=max(deadline - time.monotonic(), 0.0))
-            except filelock.Timeout:
+            acquired = in_process and self._acquire(file_lock, deadline)
+            if not acquired:
                 logger.warning("token cache lock for %s not acquired within %.3gs", key, wait)
-                acquired = False
-            except OSError as exc:
-                logger.warning("cannot lock %s (%s)", file_lock.lock_file, _describe(exc))
-                acquired = False
-            else:
-                acquired = True
             try:
                 yield acquired
             finally:
                 if acquired:
                     file_lock.release()
-        finally:
-            thread_lock.release()
 
     def _file_lock(self, key: str) -> filelock.FileLock:
         with self._file_locks_guard:
             lock = self._file_locks.get(key)
             if lock is None:
-                self._ensure_directory()
                 path = self._directory / (_file_name(key) + ".lock")
                 lock = self._file_locks[key] = filelock.FileLock(path, mode=0o600)
             return lock
+
+    def _acquire(self, lock: filelock.FileLock, deadline: float) -> bool:
+        try:
+            self._ensure_directory()  # before filelock would create it with a default mode
+            lock.acquire(timeout=max(deadline - time.monotonic(), 0.0))
+        except filelock.Timeout:
+            return False
+        except OSError as exc:
+            logger.warning("cannot lock %s (%s)", lock.lock_file, _describe(exc))
+            return False
+        return True
 
     def _path(self, key: str) -> Path:
         return self._directory / (_file_name(key) + ".json")
@@ -220,27 +210,20 @@ class FileTokenCache:
         # O_NOFOLLOW: a symlink planted in the directory is refused, not followed.
         flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
         try:
-            fd = os.open(path, flags)
+            with os.fdopen(os.open(path, flags), "rb") as file:
+                if not _private_file(path, file.fileno()):
+                    return None
+                raw = file.read(_MAX_FILE_BYTES + 1)
+            if len(raw) > _MAX_FILE_BYTES:
+                raise ValueError("file is too large")
+            return _decode(raw)
         except FileNotFoundError:
             return None
         except OSError as exc:
             logger.warning("ignoring unreadable token file %s (%s)", path, _describe(exc))
-            return None
-        try:
-            with os.fdopen(fd, "rb") as file:
-                if not _private_file(path, file.fileno()):
-                    return None
-                raw = file.read(_MAX_FILE_BYTES + 1)
-        except OSError as exc:
-            logger.warning("ignoring unreadable token file %s (%s)", path, _describe(exc))
-            return None
-        try:
-            if len(raw) > _MAX_FILE_BYTES:
-                raise ValueError("file is too large")
-            return _decode(raw)
-        except ValueError as exc:
+        except ValueError as exc:  # messages name what is wrong, never the contents
             logger.warning("ignoring corrupt token file %s (%s)", path, exc)
-            return None
+        return None
 
     def _write_atomic(self, path: Path, data: bytes) -> None:
         # mkstemp creates the file O_EXCL with mode 0600 in the same directory,
@@ -256,13 +239,6 @@ class FileTokenCache:
             with suppress(OSError):
                 os.unlink(tmp)
             raise
-        if _POSIX:  # make the rename itself durable; best effort
-            with suppress(OSError):
-                dir_fd = os.open(self._directory, os.O_RDONLY)
-                try:
-                    os.fsync(dir_fd)
-                finally:
-                    os.close(dir_fd)
 
 
 def _private_file(path: Path, fd: int) -> bool:

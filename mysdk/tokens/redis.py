@@ -23,7 +23,7 @@ try:
     from redis.exceptions import LockError, RedisError, WatchError
     from redis.lock import Lock
     from redis.retry import Retry
-except ImportError as exc:  # pragma: no cover - exercised only without the extra
+except ImportError as exc:
     raise ImportError(
         "mysdk.tokens.redis needs the 'redis' extra: pip install 'mysdk[redis]'"
     ) from exc

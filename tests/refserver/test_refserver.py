@@ -6,6 +6,7 @@ No ``__init__.py`` in this folder on purpose: as a package it would be named
 
 from __future__ import annotations
 
+import logging
 import os
 import selectors
 import signal
@@ -568,6 +569,31 @@ def test_file_database_persists(tmp_path: Path, http: requests.Session) -> None:
     with start_server(config) as srv:
         resp = http.get(cars_url(srv, f"/{car['id']}"), headers=bearer(srv, http), timeout=TIMEOUT)
         assert resp.json() == car
+
+
+def test_port_in_use_fails_cleanly(server: RunningServer) -> None:
+    with pytest.raises(RuntimeError, match="failed to start") as info:
+        start_server(ServerConfig(port=server.port))
+    assert isinstance(info.value.__cause__, OSError)
+
+
+def test_tokens_and_secrets_never_logged(
+    caplog: pytest.LogCaptureFixture, http: requests.Session
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    with start_server(ServerConfig(issue_refresh_tokens=True, access_log=True)) as srv:
+        first = token_response(srv, http).json()
+        form = {"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
+        second = http.post(srv.token_url, data=form, auth=CLIENT, timeout=TIMEOUT).json()
+        http.post(srv.token_url, data=form, auth=CLIENT, timeout=TIMEOUT)  # reuse: invalid_grant
+        headers = {"Authorization": f"Bearer {second['access_token']}"}
+        http.get(cars_url(srv), headers=headers, timeout=TIMEOUT)
+        srv.expire_access_tokens()
+        http.get(cars_url(srv), headers=headers, timeout=TIMEOUT)
+    assert "/api/v1/cars" in caplog.text  # the access log did run
+    for secret in (first["access_token"], first["refresh_token"], second["access_token"]):
+        assert secret not in caplog.text
+    assert DEFAULT_CLIENT_SECRET not in caplog.text
 
 
 def test_stop_is_idempotent_and_closes_port(http: requests.Session) -> None:

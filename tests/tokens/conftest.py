@@ -19,7 +19,9 @@ from typing import IO
 
 import pytest
 
-REDIS_MISSING = "redis-server is not installed; `make test` installs it (apt-get install redis-server)"
+REDIS_MISSING = (
+    "redis-server is not installed; `make test` installs it (apt-get install redis-server)"
+)
 _START_TIMEOUT = 10.0  # seconds to wait for PING
 _STOP_TIMEOUT = 5.0  # seconds to wait for a clean shutdown before SIGKILL
 
@@ -69,10 +71,22 @@ def start_redis_server(executable: str | None = None) -> RedisServer:
     output = b""
     for _attempt in range(3):  # a free port can be taken between probe and bind
         port = _free_port()
-        log = tempfile.TemporaryFile()  # a file, not a pipe: nothing has to drain it
+        # A file, not a pipe, so nothing has to drain it; RedisServer.stop() closes it.
+        log = tempfile.TemporaryFile()  # noqa: SIM115
         process = subprocess.Popen(
-            [executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--daemonize", "no"],
+            [
+                executable,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+            ],
             stdout=log,
             stderr=subprocess.STDOUT,
         )

@@ -155,9 +155,16 @@ class TokenCacheContract:
         class Boom(Exception):
             pass
 
-        with pytest.raises(Boom), cache.lock(KEY, timeout=1.0) as held:
-            assert held is True
-            raise Boom
+        held: list[bool] = []
+
+        def fail_while_holding() -> None:
+            with cache.lock(KEY, timeout=1.0) as acquired:
+                held.append(acquired)
+                raise Boom
+
+        with pytest.raises(Boom):
+            fail_while_holding()
+        assert held == [True]
         results: list[bool] = []
 
         def try_lock() -> None:

@@ -117,9 +117,10 @@ def test_decode_responses_client_works(redis_server: RedisServer, redis_prefix: 
 def test_lock_across_two_caches(
     redis_server: RedisServer, redis_prefix: str, client: redis.Redis
 ) -> None:
-    with RedisTokenCache(url=redis_server.url, prefix=redis_prefix) as first, RedisTokenCache(
-        url=redis_server.url, prefix=redis_prefix
-    ) as second:
+    with (
+        RedisTokenCache(url=redis_server.url, prefix=redis_prefix) as first,
+        RedisTokenCache(url=redis_server.url, prefix=redis_prefix) as second,
+    ):
         with first.lock(KEY, timeout=1) as held:
             assert held is True
             assert client.exists(redis_prefix + "lock:" + KEY) == 1
@@ -135,15 +136,18 @@ def test_lock_across_two_caches(
 def test_lock_expires_after_lock_ttl(
     redis_server: RedisServer, redis_prefix: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with RedisTokenCache(
-        url=redis_server.url, prefix=redis_prefix, lock_ttl=0.2
-    ) as crashed, RedisTokenCache(url=redis_server.url, prefix=redis_prefix) as other:
-        with caplog.at_level(logging.WARNING, logger="mysdk.tokens"):
-            with crashed.lock(KEY, timeout=1) as held:
-                assert held is True
-                with other.lock(KEY, timeout=1.0) as taken_over:  # waits for the TTL
-                    assert taken_over is True
-            # releasing a lock that expired is logged, not raised
+    with (
+        RedisTokenCache(url=redis_server.url, prefix=redis_prefix, lock_ttl=0.2) as crashed,
+        RedisTokenCache(url=redis_server.url, prefix=redis_prefix) as other,
+    ):
+        with (
+            caplog.at_level(logging.WARNING, logger="mysdk.tokens"),
+            crashed.lock(KEY, timeout=1) as held,
+        ):
+            assert held is True
+            with other.lock(KEY, timeout=1.0) as taken_over:  # waits for the TTL
+                assert taken_over is True
+        # releasing the lock that expired was logged, not raised
         assert "expired before release" in caplog.text
 
 
@@ -249,9 +253,7 @@ def test_constructor_validates(kwargs: dict[str, object], match: str) -> None:
         RedisTokenCache(**kwargs)  # type: ignore[arg-type]
 
 
-def test_lock_wait_is_capped(
-    redis_server: RedisServer, redis_prefix: str
-) -> None:
+def test_lock_wait_is_capped(redis_server: RedisServer, redis_prefix: str) -> None:
     with RedisTokenCache(url=redis_server.url, prefix=redis_prefix, lock_timeout=0.1) as cache:
         waited: list[float] = []
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -46,7 +47,9 @@ def test_empty_access_token_is_rejected() -> None:
     [(3600, 4600.0), ("3600", 4600.0), (1.5, 1001.5), (0, 1000.0), (-5, 1000.0)],
 )
 def test_from_response_expires_in(expires_in: Any, expected: float) -> None:
-    token = Token.from_response({"access_token": ACCESS, "expires_in": expires_in}, issued_at=1000.0)
+    token = Token.from_response(
+        {"access_token": ACCESS, "expires_in": expires_in}, issued_at=1000.0
+    )
     assert token.expires_at == expected
     assert token.issued_at == 1000.0
     assert token.lifetime == expected - 1000.0
@@ -95,9 +98,7 @@ def test_from_response_bad_expires_in(expires_in: Any) -> None:
 @pytest.mark.parametrize("access_token", [None, "", 42, ["x"]])
 def test_from_response_without_access_token(access_token: Any) -> None:
     with pytest.raises(TokenRequestError, match="access_token") as info:
-        Token.from_response(
-            {"access_token": access_token, "refresh_token": REFRESH}, issued_at=0.0
-        )
+        Token.from_response({"access_token": access_token, "refresh_token": REFRESH}, issued_at=0.0)
     assert info.value.error == "invalid_response"
     assert REFRESH not in str(info.value)
 
@@ -106,16 +107,28 @@ def test_to_dict_from_dict_round_trip() -> None:
     token = full_token()
     data = token.to_dict()
     assert set(data) == {
-        "access_token", "token_type", "expires_at", "refresh_token",
-        "scope", "issued_at", "refresh_at",
+        "access_token",
+        "token_type",
+        "expires_at",
+        "refresh_token",
+        "scope",
+        "issued_at",
+        "refresh_at",
     }
     assert Token.from_dict(data) == token
 
 
 def test_from_dict_accepts_ints_and_nulls() -> None:
     token = Token.from_dict(
-        {"access_token": ACCESS, "token_type": "Bearer", "issued_at": 5, "expires_at": 10,
-         "refresh_token": None, "scope": None, "refresh_at": None}
+        {
+            "access_token": ACCESS,
+            "token_type": "Bearer",
+            "issued_at": 5,
+            "expires_at": 10,
+            "refresh_token": None,
+            "scope": None,
+            "refresh_at": None,
+        }
     )
     assert token.issued_at == 5.0
     assert isinstance(token.issued_at, float)
@@ -165,8 +178,12 @@ def test_fingerprint_is_stable_and_not_the_token() -> None:
 
 @pytest.mark.parametrize(
     ("token_type", "header"),
-    [("Bearer", "Bearer abc"), ("bearer", "Bearer abc"), ("BEARER", "Bearer abc"),
-     ("MAC", "MAC abc")],
+    [
+        ("Bearer", "Bearer abc"),
+        ("bearer", "Bearer abc"),
+        ("BEARER", "Bearer abc"),
+        ("MAC", "MAC abc"),
+    ],
 )
 def test_authorization_header(token_type: str, header: str) -> None:
     assert Token(access_token="abc", token_type=token_type).authorization() == header
@@ -200,6 +217,4 @@ tokens = st.builds(
 @settings(database=None, max_examples=150, deadline=None)
 @given(tokens)
 def test_round_trip_property(token: Token) -> None:
-    import json
-
     assert Token.from_dict(json.loads(json.dumps(token.to_dict()))) == token

@@ -1,0 +1,23 @@
+"""Shared fixtures: keep the environment from changing how ``requests`` behaves."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+_ENV_VARS = (
+    "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY",
+    "http_proxy", "https_proxy", "all_proxy", "no_proxy",
+    "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
+)
+
+
+@pytest.fixture(autouse=True)
+def _clean_requests_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """No proxies, CA bundles or ~/.netrc from the machine running the tests."""
+    for name in _ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+    missing = tmp_path_factory.getbasetemp() / "no-such-netrc"
+    assert not os.path.exists(missing)
+    monkeypatch.setenv("NETRC", str(missing))
