@@ -46,10 +46,11 @@ _SECRET_HEADERS = ("authorization", "proxy-authorization", "cookie", "x-api-key"
 
 # Shapes that betray a live secret in any text: bearer/basic credentials and
 # secret JSON/form fields whose value is not the placeholder.
+_FIELDS_RE = "|".join(sorted(SECRET_FIELDS))
 _SECRET_PATTERNS = [
     re.compile(r"(?i)\b(?:Bearer|Basic)\s+(?!\*\*FILTERED)[A-Za-z0-9._~+/=-]{8,}"),
-    re.compile(r'"(?:%s)"\s*:\s*"(?!\*\*FILTERED)[^"]{6,}"' % "|".join(sorted(SECRET_FIELDS))),
-    re.compile(r"(?:%s)=(?!(?:\*|%%2A){2}FILTERED)[^&\s\"']{4,}" % "|".join(sorted(SECRET_FIELDS))),
+    re.compile(r'"(?:' + _FIELDS_RE + r')"\s*:\s*"(?!\*\*FILTERED)[^"]{6,}"'),
+    re.compile(r"(?:" + _FIELDS_RE + r")=(?!(?:\*|%2A){2}FILTERED)[^&\s\"']{4,}"),
 ]
 
 

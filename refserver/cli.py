@@ -105,7 +105,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Installed before starting so an early SIGTERM still ends in a clean stop.
     previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        with start_server(config) as server:
+        try:
+            server = start_server(config)
+        except (RuntimeError, TimeoutError) as exc:
+            print(f"refserver: {exc}: {exc.__cause__ or ''}", file=sys.stderr, flush=True)
+            return 1
+        with server:
             # The one line a parent process parses; flushed because stdout is a pipe.
             print(f"{LISTENING_PREFIX}{server.base_url}", flush=True)
             while not stop.wait(0.5):
