@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 _ENV_VARS = (
@@ -14,10 +12,10 @@ _ENV_VARS = (
 
 
 @pytest.fixture(autouse=True)
-def _clean_requests_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
-    """No proxies, CA bundles or ~/.netrc from the machine running the tests."""
+def _clean_requests_env(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """No proxies, CA bundles or ~/.netrc of the machine running the tests."""
     for name in _ENV_VARS:
         monkeypatch.delenv(name, raising=False)
-    missing = tmp_path_factory.getbasetemp() / "no-such-netrc"
-    assert not os.path.exists(missing)
-    monkeypatch.setenv("NETRC", str(missing))
+    monkeypatch.setenv("NETRC", str(tmp_path_factory.getbasetemp() / "no-such-netrc"))

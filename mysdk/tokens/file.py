@@ -73,10 +73,8 @@ class FileTokenCache:
             directory = Path(platformdirs.user_cache_dir("mysdk")) / "tokens"
         self._directory = Path(directory).absolute()
         self._lock_timeout = float(lock_timeout)
-        self._write_guard = threading.Lock()  # makes delete's compare-then-unlink atomic here
-        self._thread_locks = KeyedLocks()
-        self._file_locks: dict[str, filelock.FileLock] = {}
-        self._file_locks_guard = threading.Lock()
+        self._pid = -1
+        self._reset_locks()
         self._ensure_directory()
 
     @property
@@ -103,6 +101,7 @@ class FileTokenCache:
         """
         path = self._path(key)
         data = json.dumps(token.to_dict(), separators=(",", ":")).encode()
+        self._reset_locks()
         with self._write_guard:
             try:
                 self._ensure_directory()
@@ -117,6 +116,7 @@ class FileTokenCache:
             True when a file was removed. Errors are logged, never raised.
         """
         path = self._path(key)
+        self._reset_locks()
         with self._write_guard:
             if only_if is not None and self._read(path) != only_if:
                 return False
@@ -141,7 +141,9 @@ class FileTokenCache:
             thread or process kept it for ``timeout`` seconds or the lock file
             could not be opened (logged at WARNING).
         """
-        return self._hold(key, _wait_seconds(timeout, self._lock_timeout))
+        self._reset_locks()
+        wait = min(timeout, self._lock_timeout) if timeout > 0 else 0.0  # NaN counts as 0
+        return self._hold(key, wait)
 
     def __repr__(self) -> str:
         return f"FileTokenCache(directory={str(self._directory)!r})"
@@ -162,6 +164,16 @@ class FileTokenCache:
             finally:
                 if acquired:
                     file_lock.release()
+
+    def _reset_locks(self) -> None:
+        # After fork the child gets fresh locks: copied ones may be held by
+        # threads that do not exist there, and filelock refuses inherited locks.
+        if self._pid != os.getpid():
+            self._pid = os.getpid()
+            self._write_guard = threading.Lock()  # makes delete's compare-then-unlink atomic
+            self._thread_locks = KeyedLocks()
+            self._file_locks: dict[str, filelock.FileLock] = {}
+            self._file_locks_guard = threading.Lock()
 
     def _file_lock(self, key: str) -> filelock.FileLock:
         with self._file_locks_guard:
@@ -261,7 +273,7 @@ def _decode(raw: bytes) -> Token:
     """Parse a stored token; ValueError messages never hold the contents."""
     try:
         data = json.loads(raw)
-    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+    except (ValueError, RecursionError):  # incl. JSONDecodeError, UnicodeDecodeError
         raise ValueError("not valid JSON") from None
     if not isinstance(data, dict):
         raise ValueError("not a JSON object")
@@ -275,11 +287,6 @@ def _file_name(key: str) -> str:
     if _SAFE_NAME.fullmatch(key):
         return key
     return "key-" + hashlib.sha256(key.encode()).hexdigest()
-
-
-def _wait_seconds(timeout: float, cap: float) -> float:
-    """Clamp a caller's timeout to ``[0, cap]`` seconds (NaN counts as 0)."""
-    return min(timeout, cap) if timeout > 0 else 0.0
 
 
 def _describe(exc: OSError) -> str:

@@ -1,8 +1,6 @@
 """Token cache in Redis, shared by every process and machine using the server.
 
-Needs the ``redis`` extra (redis-py)::
-
-    pip install 'mysdk[redis]'
+Needs the ``redis`` extra (redis-py): ``pip install 'mysdk[redis]'``.
 """
 
 from __future__ import annotations
@@ -35,6 +33,7 @@ __all__ = ["RedisTokenCache"]
 logger = logging.getLogger("mysdk.tokens")
 
 _UNKNOWN_EXPIRY_TTL_MS = 24 * 3600 * 1000  # tokens without expires_at live a day
+_MAX_TTL_MS = 366 * 24 * 3600 * 1000  # Redis refuses absurd TTLs; a cache may forget early
 _WARNING_INTERVAL = 30.0  # seconds between two "unavailable" warnings of one cache
 _SOCKET_TIMEOUT = 2.0  # seconds, for clients built from a URL
 _LOCK_POLL = 0.05  # seconds between two attempts to take a held lock
@@ -48,29 +47,24 @@ class RedisTokenCache:
     redis-py :class:`~redis.lock.Lock` that expires after ``lock_ttl`` seconds,
     so a crashed holder never blocks the others for longer.
 
-    The cache never raises :class:`~redis.exceptions.RedisError`: when Redis is
-    unreachable or fails, ``get`` returns ``None``, ``set`` does nothing,
-    ``delete`` returns False and ``lock`` yields False, and a WARNING
-    ("token cache unavailable, fetching directly") is logged at most every
-    30 seconds per cache (DEBUG in between). The caller then fetches tokens
-    directly.
+    Redis errors never reach the caller: on any :class:`~redis.exceptions.RedisError`
+    ``get`` returns ``None``, ``set`` does nothing, ``delete`` returns False and
+    ``lock`` yields False; "token cache unavailable, fetching directly" is
+    logged at WARNING at most every 30 seconds per cache (DEBUG in between).
 
     Args:
-        client: A client to use; it stays the caller's and is never closed
-            here. Its ``decode_responses`` setting does not matter.
-        url: Used when ``client`` is None: a ``redis://`` / ``rediss://`` /
-            ``unix://`` URL; the client built from it has 2-second socket
-            timeouts and retries a failed command once, and :meth:`close`
-            closes it.
+        client: A client to use; it stays the caller's and is never closed here.
+        url: Used instead of ``client``: a ``redis://``, ``rediss://`` or
+            ``unix://`` URL. Its client has 2-second socket timeouts, retries
+            a failed command once, and is closed by :meth:`close`.
         prefix: Prepended to every key this cache writes.
-        lock_timeout: The most seconds :meth:`lock` ever waits, whatever
-            ``timeout`` the caller asks for.
-        lock_ttl: Seconds after which a held lock expires on the server. Keep
+        lock_timeout: The most seconds :meth:`lock` ever waits.
+        lock_ttl: Seconds after which a held lock expires on the server; keep
             it above the time a token request can take.
 
     Raises:
-        ValueError: Neither or both of ``client`` and ``url`` were given, or a
-            timeout is out of range, or ``url`` is not a Redis URL.
+        ValueError: Not exactly one of ``client`` and ``url``, a timeout out of
+            range, or a ``url`` that is not a Redis URL.
     """
 
     def __init__(
@@ -129,10 +123,11 @@ class RedisTokenCache:
 
     def set(self, key: str, token: Token) -> None:
         """Store ``token`` with a server TTL matching its expiry (a day when unknown)."""
-        if token.expires_at is None:
-            ttl_ms = _UNKNOWN_EXPIRY_TTL_MS
+        remaining = math.nan if token.expires_at is None else token.expires_at - time.time()
+        if math.isfinite(remaining):
+            ttl_ms = min(max(math.ceil(remaining * 1000), 1), _MAX_TTL_MS)
         else:
-            ttl_ms = max(math.ceil((token.expires_at - time.time()) * 1000), 1)
+            ttl_ms = _UNKNOWN_EXPIRY_TTL_MS
         value = json.dumps(token.to_dict(), separators=(",", ":"))
         try:
             self._client.set(self._prefix + key, value, px=ttl_ms)
@@ -250,7 +245,7 @@ def _decode(raw: bytes | str) -> Token:
     """Parse a stored token; ValueError messages never hold the contents."""
     try:
         data = json.loads(raw)
-    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+    except (TypeError, ValueError, RecursionError):  # incl. JSONDecodeError, UnicodeDecodeError
         raise ValueError("not valid JSON") from None
     if not isinstance(data, dict):
         raise ValueError("not a JSON object")
@@ -285,7 +280,9 @@ def _mask_url(url: str) -> str:
 
 
 def _describe_client(client: redis.Redis) -> str:
-    kwargs = client.connection_pool.connection_kwargs
+    kwargs = getattr(getattr(client, "connection_pool", None), "connection_kwargs", None)
+    if not isinstance(kwargs, dict):  # e.g. a cluster client
+        return type(client).__name__
     if "path" in kwargs:
         return f"unix://{kwargs['path']}?db={kwargs.get('db', 0)}"
     return f"{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}/{kwargs.get('db', 0)}"

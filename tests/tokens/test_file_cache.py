@@ -302,3 +302,26 @@ def test_missing_extra_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delitem(sys.modules, "mysdk.tokens.file")
     with pytest.raises(ImportError, match=r"pip install 'mysdk\[file\]'"):
         importlib.import_module("mysdk.tokens.file")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_usable_in_a_forked_child(directory: Path) -> None:
+    if threading.active_count() > 1:
+        pytest.skip("fork with threads running is unsafe")
+    cache = FileTokenCache(directory)
+    token = make_token()
+    with cache.lock(KEY, timeout=1) as held:  # creates this process's FileLock
+        assert held
+    cache.set(KEY, token)
+    pid = os.fork()
+    if pid == 0:  # child: must not reuse the parent's locks
+        code = 1
+        try:
+            with cache.lock(KEY, timeout=1) as child_held:
+                ok = child_held and cache.get(KEY) == token and cache.delete(KEY, only_if=token)
+                code = 0 if ok else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert cache.get(KEY) is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import math
 import socket
 import subprocess
 import sys
@@ -289,3 +290,15 @@ def test_importing_tokens_does_not_import_backends() -> None:
         [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, check=True, timeout=30
     )
     assert result.stdout.strip() == b"[]"
+
+
+@pytest.mark.parametrize("expires_at", [math.inf, math.nan, 1e300])
+def test_odd_expiry_still_stored(
+    cache: RedisTokenCache, client: redis.Redis, redis_prefix: str, expires_at: float
+) -> None:
+    token = make_token(expires_at=expires_at)
+    cache.set(KEY, token)
+    assert 0 < client.pttl(redis_prefix + KEY) <= 366 * 86_400_000
+    got = cache.get(KEY)
+    assert got is not None
+    assert got.access_token == token.access_token
