@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -14,23 +13,33 @@ from mysdk.retry import RetryPolicy
 __all__ = ["Call", "build_url", "normalise_params"]
 
 
-@dataclass(slots=True)
 class Call:
-    """What :meth:`mysdk.Client.request` sends, fixed before the first attempt."""
+    """What :meth:`mysdk.Client.request` sends, fixed before the first attempt.
 
-    method: str
-    url: str
-    path: str
-    params: Mapping[str, Any] | None
-    body: Body
-    headers: dict[str, str]
-    timeout: Any
-    policy: RetryPolicy
-    replay_safe: bool
-    started: float  # monotonic seconds, for the retry budget
-    attempt: int = 0
-    reauthed: bool = False
-    note: str = ""  # appended to the final error's message
+    ``attempt``, ``reauthed`` and ``note`` change as the call proceeds.
+    """
+
+    __slots__ = ("attempt", "body", "headers", "method", "note", "params", "path", "policy",
+                 "reauthed", "replay_safe", "started", "timeout", "url")
+
+    def __init__(
+        self, *, method: str, url: str, path: str, params: Mapping[str, Any] | None,
+        body: Body, headers: dict[str, str], timeout: Any, policy: RetryPolicy,
+        replay_safe: bool, started: float,
+    ) -> None:
+        self.method = method
+        self.url = url
+        self.path = path
+        self.params = params
+        self.body = body
+        self.headers = headers
+        self.timeout = timeout
+        self.policy = policy
+        self.replay_safe = replay_safe
+        self.started = started  # monotonic seconds, for the retry budget
+        self.attempt = 0
+        self.reauthed = False  # at most one refresh-and-replay per call
+        self.note = ""  # appended to the final error's message
 
 
 def build_url(base_url: str, path: str) -> tuple[str, str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -25,6 +24,7 @@ from mysdk.errors import (
     InvalidRequestError,
     ReadTimeoutError,
     TransportError,
+    safe_url,
 )
 from mysdk.events import Event, EventHook, emit, logger
 from mysdk.ratelimit import TokenBucket
@@ -322,7 +322,11 @@ class Client:
         if isinstance(given, str):
             return given
         mint = self.idempotency_keys if given is NOT_GIVEN else given
-        return str(uuid.uuid4()) if mint and method in _UNSAFE_METHODS else None
+        if not mint or method not in _UNSAFE_METHODS:
+            return None
+        import uuid  # lazily: uuid pulls in platform, and most calls need no key
+
+        return str(uuid.uuid4())
 
     # -- JSON helpers ------------------------------------------------------------
 
@@ -362,7 +366,7 @@ class Client:
         except ValueError as exc:
             method = str(resp.request.method or "") if resp.request is not None else ""
             raise DecodeError(
-                f"expected JSON from {method} {resp.url} (HTTP {resp.status_code}, "
+                f"expected JSON from {method} {safe_url(resp.url)} (HTTP {resp.status_code}, "
                 f"Content-Type {resp.headers.get('Content-Type', '-')!r}): {exc}",
                 status_code=resp.status_code, content_type=resp.headers.get("Content-Type", ""),
                 method=method, url=resp.url,
@@ -389,7 +393,7 @@ class Client:
         self.close()
 
     def __repr__(self) -> str:
-        return f"Client(base_url={self.base_url!r}, auth={self.auth!r})"
+        return f"Client(base_url={safe_url(self.base_url)!r}, auth={self.auth!r})"
 
 
 def _own_session(

@@ -7,14 +7,13 @@ tested directly. All durations are in seconds.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import random as _random
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import timezone
 from email.utils import parsedate_to_datetime
-from typing import Any
+
+from mysdk._frozen import Frozen
 
 __all__ = [
     "IDEMPOTENT_METHODS",
@@ -50,8 +49,7 @@ def _check_seconds(name: str, value: float) -> None:
         raise ValueError(f"RetryPolicy.{name} must be finite and >= 0, got {value!r}")
 
 
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
+class RetryPolicy(Frozen):
     """How a failed call is retried.
 
     Attributes:
@@ -77,39 +75,58 @@ class RetryPolicy:
         ValueError: On construction, naming the field and the bad value.
     """
 
-    max_attempts: int = 3
-    base_delay: float = 0.5
-    max_delay: float = 8.0
-    retry_statuses: frozenset[int] = field(default=_DEFAULT_STATUSES)
-    retry_read_timeouts: bool = True
-    max_retry_after: float = 60.0
-    total_budget: float | None = 120.0
-    retry_unsafe_methods: bool = False
+    __slots__ = (
+        "base_delay",
+        "max_attempts",
+        "max_delay",
+        "max_retry_after",
+        "retry_read_timeouts",
+        "retry_statuses",
+        "retry_unsafe_methods",
+        "total_budget",
+    )
 
-    def __post_init__(self) -> None:
-        attempts = self.max_attempts
-        if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
-            raise ValueError(f"RetryPolicy.max_attempts must be an int >= 1, got {attempts!r}")
-        _check_seconds("base_delay", self.base_delay)
-        _check_seconds("max_delay", self.max_delay)
-        _check_seconds("max_retry_after", self.max_retry_after)
-        budget = self.total_budget
-        if budget is not None:
-            _check_seconds("total_budget", budget)
-            if budget == 0:
+    max_attempts: int
+    base_delay: float
+    max_delay: float
+    retry_statuses: frozenset[int]
+    retry_read_timeouts: bool
+    max_retry_after: float
+    total_budget: float | None
+    retry_unsafe_methods: bool
+
+    def __init__(
+        self,
+        max_attempts: int = 3,
+        base_delay: float = 0.5,
+        max_delay: float = 8.0,
+        retry_statuses: Iterable[int] = _DEFAULT_STATUSES,
+        retry_read_timeouts: bool = True,
+        max_retry_after: float = 60.0,
+        total_budget: float | None = 120.0,
+        retry_unsafe_methods: bool = False,
+    ) -> None:
+        if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 1:
+            raise ValueError(f"RetryPolicy.max_attempts must be an int >= 1, got {max_attempts!r}")
+        _check_seconds("base_delay", base_delay)
+        _check_seconds("max_delay", max_delay)
+        _check_seconds("max_retry_after", max_retry_after)
+        if total_budget is not None:
+            _check_seconds("total_budget", total_budget)
+            if total_budget == 0:
                 raise ValueError("RetryPolicy.total_budget must be > 0 or None, got 0")
-        statuses = _status_set(self.retry_statuses)
-        # Frozen dataclass: normalising the field needs object.__setattr__.
-        object.__setattr__(self, "retry_statuses", statuses)
+        self._set("max_attempts", max_attempts)
+        self._set("base_delay", base_delay)
+        self._set("max_delay", max_delay)
+        self._set("retry_statuses", _status_set(retry_statuses))
+        self._set("retry_read_timeouts", retry_read_timeouts)
+        self._set("max_retry_after", max_retry_after)
+        self._set("total_budget", total_budget)
+        self._set("retry_unsafe_methods", retry_unsafe_methods)
 
-    def replace(self, **changes: Any) -> RetryPolicy:
-        """Return a copy with ``changes`` applied (validated like the constructor).
-
-        Raises:
-            ValueError: If a changed value is invalid.
-            TypeError: If a name is not a field.
-        """
-        return dataclasses.replace(self, **changes)
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={v!r}" for k, v in self._fields().items())
+        return f"RetryPolicy({fields})"
 
 
 def _status_set(statuses: Iterable[int]) -> frozenset[int]:

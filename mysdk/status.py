@@ -7,7 +7,7 @@ from typing import Any
 
 import requests
 
-from mysdk.errors import APIStatusError, status_error_class
+from mysdk.errors import APIStatusError, safe_url, status_error_class
 from mysdk.retry import parse_retry_after
 
 __all__ = ["error_from_response"]
@@ -34,6 +34,7 @@ def error_from_response(
         (RFC 9110 §10.2.3, seconds) filled in.
     """
     status = resp.status_code
+    url = safe_url(url)  # the message must not carry userinfo (a password)
     body = _body(resp)
     headers = dict(resp.headers)
     message = f"HTTP {status} {resp.reason or ''}".rstrip() + f" for {method} {url}"

@@ -9,7 +9,7 @@ from urllib.parse import quote_plus
 import requests
 
 from mysdk._transport import map_request_exception
-from mysdk.errors import TokenRequestError
+from mysdk.errors import TokenRequestError, safe_url
 from mysdk.tokens.token import Token
 
 __all__ = ["ClientAuthMethod", "request_token"]
@@ -89,7 +89,7 @@ def _parse(resp: requests.Response, token_url: str, issued_at: float) -> Token:
         error, description = "invalid_response", "the token endpoint did not answer with JSON"
     text = f"token request refused: {error}" + (f" ({description})" if description else "")
     raise TokenRequestError(
-        f"{text} [HTTP {resp.status_code} from {token_url}]",
+        f"{text} [HTTP {resp.status_code} from {safe_url(token_url)}]",
         error=error,
         error_description=description,
         status_code=resp.status_code,

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Mapping
 
 import requests
 
 from mysdk.auth._token_endpoint import ClientAuthMethod, request_token
-from mysdk.errors import TokenRequestError
+from mysdk.errors import TokenRequestError, safe_url
 from mysdk.tokens.cache import cache_key
 from mysdk.tokens.token import Token
 
@@ -108,7 +107,7 @@ class ClientCredentials:
         token = self._post(session, timeout, form)
         if token.refresh_token is None:
             # RFC 6749 §6: the server MAY keep the old refresh token; keep using it.
-            token = dataclasses.replace(token, refresh_token=refresh_token)
+            token = token.replace(refresh_token=refresh_token)
         return token
 
     def _post(self, session: requests.Session, timeout: object, form: dict[str, str]) -> Token:
@@ -119,6 +118,7 @@ class ClientCredentials:
 
     def __repr__(self) -> str:
         return (
-            f"ClientCredentials(token_url={self.token_url!r}, client_id={self.client_id!r}, "
-            f"scope={self.scope!r}, auth_method={self.auth_method!r}, client_secret='***')"
+            f"ClientCredentials(token_url={safe_url(self.token_url)!r}, "
+            f"client_id={self.client_id!r}, scope={self.scope!r}, "
+            f"auth_method={self.auth_method!r}, client_secret='***')"
         )

@@ -5,16 +5,15 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from typing import Any
 
+from mysdk._frozen import Frozen
 from mysdk.errors import TokenRequestError
 
 __all__ = ["Token"]
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(Frozen):
     """An access token as issued by a token endpoint (RFC 6749 §5.1).
 
     Times are absolute wall-clock epoch seconds (``time.time()``), so a token
@@ -38,17 +37,51 @@ class Token:
             ``None`` (refresh only on expiry or 401).
     """
 
-    access_token: str = field(repr=False)
-    token_type: str = "Bearer"  # noqa: S105 - a scheme name, not a secret
-    expires_at: float | None = None
-    refresh_token: str | None = field(default=None, repr=False)
-    scope: str | None = None
-    issued_at: float = 0.0
-    refresh_at: float | None = None
+    __slots__ = (
+        "access_token",
+        "expires_at",
+        "issued_at",
+        "refresh_at",
+        "refresh_token",
+        "scope",
+        "token_type",
+    )
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.access_token, str) or not self.access_token:
+    access_token: str
+    token_type: str
+    expires_at: float | None
+    refresh_token: str | None
+    scope: str | None
+    issued_at: float
+    refresh_at: float | None
+
+    def __init__(
+        self,
+        access_token: str,
+        token_type: str = "Bearer",  # noqa: S107 - a scheme name, not a secret
+        expires_at: float | None = None,
+        refresh_token: str | None = None,
+        scope: str | None = None,
+        issued_at: float = 0.0,
+        refresh_at: float | None = None,
+    ) -> None:
+        if not isinstance(access_token, str) or not access_token:
             raise ValueError("Token.access_token must be a non-empty string")
+        self._set("access_token", access_token)
+        self._set("token_type", token_type)
+        self._set("expires_at", expires_at)
+        self._set("refresh_token", refresh_token)
+        self._set("scope", scope)
+        self._set("issued_at", issued_at)
+        self._set("refresh_at", refresh_at)
+
+    def __repr__(self) -> str:
+        return (
+            f"Token(access_token='***', token_type={self.token_type!r}, "
+            f"expires_at={self.expires_at!r}, refresh_token="
+            f"{'***' if self.refresh_token else None!r}, scope={self.scope!r}, "
+            f"issued_at={self.issued_at!r}, refresh_at={self.refresh_at!r})"
+        )
 
     @classmethod
     def from_response(cls, data: Mapping[str, Any], *, issued_at: float) -> Token:
@@ -103,7 +136,7 @@ class Token:
 
     def with_refresh_at(self, refresh_at: float | None) -> Token:
         """Return a copy with ``refresh_at`` (epoch seconds) set."""
-        return replace(self, refresh_at=refresh_at)
+        return self.replace(refresh_at=refresh_at)
 
     def authorization(self) -> str:
         """The ``Authorization`` header value (RFC 6750 §2.1), e.g. ``"Bearer abc"``."""
