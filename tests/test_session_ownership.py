@@ -6,6 +6,7 @@ import http.server
 import threading
 from collections.abc import Iterator
 from http.cookiejar import DefaultCookiePolicy
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -51,21 +52,23 @@ class GatewayAuth(requests.auth.AuthBase):
         return r
 
 
-def _caller_session(seen: list[str]) -> TrackingSession:
+def _caller_session(seen: list[str], tmp_path: Path) -> TrackingSession:
+    for name in ("corp-ca.pem", "client.pem", "client.key"):
+        (tmp_path / name).write_text("dummy\n")
     session = TrackingSession()
     session.headers["X-Gateway"] = "gw-1"
     session.auth = GatewayAuth()
     session.hooks["response"].append(lambda r, *a, **k: seen.append(r.request.url))
     session.mount("https://", TrackingAdapter(max_retries=Retry(total=0, read=False)))
+    session.mount("http://", TrackingAdapter(pool_maxsize=2))
     session.mount("https://api.example.com", TrackingAdapter(pool_connections=3, max_retries=0))
     session.cookies.set("sid", "cookie-1", domain="api.example.com", path="/")
     session.cookies.set_policy(DefaultCookiePolicy(blocked_domains=["tracker.example"]))
-    session.verify = "/etc/ssl/corp-ca.pem"
-    session.cert = ("/etc/ssl/client.pem", "/etc/ssl/client.key")
+    session.verify = str(tmp_path / "corp-ca.pem")
+    session.cert = (str(tmp_path / "client.pem"), str(tmp_path / "client.key"))
     session.proxies = {"https": "http://proxy.internal:3128"}
     session.trust_env = False
     session.max_redirects = 7
-    session.params = {"tenant": "t1"}
     return session
 
 
@@ -84,7 +87,6 @@ def _snapshot(session: requests.Session) -> dict[str, Any]:
         "proxies": dict(session.proxies),
         "trust_env": session.trust_env,
         "max_redirects": session.max_redirects,
-        "params": dict(session.params),
         "stream": session.stream,
     }
 
@@ -102,7 +104,7 @@ def _assert_same(before: dict[str, Any], after: dict[str, Any]) -> None:
         assert len(after["hooks"][name]) == len(hooks)
         assert all(a is b for a, b in zip(after["hooks"][name], hooks, strict=True))
     for name in ("headers", "cookies", "verify", "cert", "proxies", "trust_env",
-                 "max_redirects", "params", "stream"):
+                 "max_redirects", "stream"):
         assert after[name] == before[name], name
 
 
@@ -123,7 +125,7 @@ def loopback_server() -> Iterator[str]:
             pass
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -133,9 +135,11 @@ def loopback_server() -> Iterator[str]:
         thread.join(5)
 
 
-def test_client_never_mutates_or_closes_a_callers_session(loopback_server: str) -> None:
+def test_client_never_mutates_or_closes_a_callers_session(
+    loopback_server: str, tmp_path: Path
+) -> None:
     seen: list[str] = []
-    session = _caller_session(seen)
+    session = _caller_session(seen, tmp_path)
     before = _snapshot(session)
     provider = mysdk.ClientCredentials(token_url=TOKEN_URL, client_id="cid", client_secret="sec")
     sleeps: list[float] = []
@@ -170,7 +174,6 @@ def test_client_never_mutates_or_closes_a_callers_session(loopback_server: str) 
     with responses.RequestsMock(assert_all_requests_are_fired=True) as rs:
         rs.get(f"{BASE}/after", json={"still": "open"})
         assert session.get(f"{BASE}/after").json() == {"still": "open"}
-    session.trust_env = False
     assert session.get(f"{loopback_server}/ping", timeout=5).json() == {"alive": True}
     session.close()
 
@@ -227,9 +230,9 @@ def test_tls_and_proxy_options_configure_the_created_session() -> None:
     assert responses.calls[0].request.headers["User-Agent"].startswith("mysdk/")
 
 
-def test_token_requests_use_the_callers_session_settings() -> None:
+def test_token_requests_use_the_callers_session_settings(tmp_path: Path) -> None:
     seen: list[str] = []
-    session = _caller_session(seen)
+    session = _caller_session(seen, tmp_path)
     provider = mysdk.ClientCredentials(token_url=TOKEN_URL, client_id="cid", client_secret="sec")
     client = Client(base_url=BASE, session=session, auth=provider, retry=None)
     with responses.RequestsMock(assert_all_requests_are_fired=True,
@@ -240,9 +243,8 @@ def test_token_requests_use_the_callers_session_settings() -> None:
         client.get("/x")
         token_call = rs.calls[0]
         assert token_call.request.url == TOKEN_URL
-        assert token_call.request.req_kwargs["verify"] == "/etc/ssl/corp-ca.pem"
-        assert token_call.request.req_kwargs["cert"] == ("/etc/ssl/client.pem",
-                                                         "/etc/ssl/client.key")
+        assert token_call.request.req_kwargs["verify"] == session.verify
+        assert token_call.request.req_kwargs["cert"] == session.cert
         assert token_call.request.req_kwargs["proxies"]["https"] == "http://proxy.internal:3128"
         assert token_call.request.headers["X-Gateway"] == "gw-1"
     assert seen == [TOKEN_URL, f"{BASE}/x"]

@@ -167,8 +167,10 @@ def test_outage_on_closed_port_degrades(caplog: pytest.LogCaptureFixture) -> Non
         assert "secret" not in caplog.text
 
 
-def test_server_stopped_mid_test(redis_prefix: str, caplog: pytest.LogCaptureFixture) -> None:
-    server = start_redis_server()
+def test_server_stopped_mid_test(
+    redis_server: RedisServer, redis_prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    server = start_redis_server()  # its own server, to stop; redis_server: skip if not installed
     try:
         with RedisTokenCache(url=server.url, prefix=redis_prefix) as cache:
             token = make_token()
