@@ -41,9 +41,11 @@ def test_200_crud_calls_survive_30_percent_transient_failures(server: RunningSer
 
     stats = server.stats.snapshot()
     kinds = Counter(e.kind for e in events)
-    assert sorted(listed) == sorted(created) and len(set(created)) == 40  # no duplicate
+    assert sorted(listed) == sorted(created)
+    assert len(set(created)) == 40
     assert stats["cars_created"] == 40
-    assert stats["faults_injected"]["error_503"] > 0 and stats["faults_injected"]["drop"] > 0
+    assert stats["faults_injected"]["error_503"] > 0
+    assert stats["faults_injected"]["drop"] > 0
     # Every request the server received is an attempt the client reported ...
     assert stats["api_requests"] == kinds["response"] + kinds["error"]
     # ... which is the calls plus the retries the client announced.
@@ -89,5 +91,6 @@ def test_429_retry_after_is_honoured(start: Callable[..., RunningServer]) -> Non
                       rate_limiter=limiter, sleep=sleep) as client:
         for _ in range(4):
             client.cars.list()
-    assert slept and all(s >= 1.0 for s in slept)  # Retry-After is whole seconds >= 1
+    assert slept
+    assert all(s >= 1.0 for s in slept)
     assert server.stats.snapshot()["faults_injected"]["rate_limit_429"] == len(slept)
