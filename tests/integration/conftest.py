@@ -9,6 +9,7 @@ import pytest
 import mysdk
 from refserver import RunningServer, ServerConfig, start_server
 from refserver.config import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from tests.tokens.conftest import redis_server  # noqa: F401 - shared session fixture
 
 pytestmark = pytest.mark.integration
 

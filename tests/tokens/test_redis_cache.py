@@ -18,8 +18,8 @@ import pytest
 import redis
 
 from mysdk.tokens.redis import RedisTokenCache
+from tests.redis_server import RedisServer, start_redis_server
 
-from .conftest import RedisServer, start_redis_server
 from .contract import KEY, OTHER_KEY, TokenCacheContract, make_token
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -1,0 +1,227 @@
+"""Token storms: many threads and processes hitting one token expiry together.
+
+Each storm runs against the reference server, which counts the token requests
+it serves, so the figures come from the server's side:
+
+* ``thread_storm``: one client, N threads, the token revoked server-side.
+* ``rotation_storm``: the same with refresh tokens that rotate on every use.
+* ``process_storm``: P worker processes x T threads sharing a file or Redis
+  token cache, tokens expiring every ``lifetime`` seconds for ``duration``.
+
+Used by ``bench/token_storm.py`` (prints the table) and by
+``tests/integration/test_storms.py`` (asserts on the same results).
+A worker is this module run as ``python -m bench.storm worker ...``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import mysdk
+from mysdk.tokens.cache import TokenCache
+from refserver import RunningServer, ServerConfig, start_server
+from refserver.config import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+
+ROOT = Path(__file__).resolve().parents[1]
+_WORKER_GRACE = 60.0  # seconds a worker may run past its duration before it is killed
+_CALL_PAUSE = 0.005  # seconds between two calls of one thread: a busy app, not a DoS
+
+
+@dataclass
+class StormResult:
+    """What one storm did, counted by the client and by the server."""
+
+    name: str
+    threads: int
+    processes: int
+    expiries: int  # token lifetimes that elapsed (or forced server-side expiries)
+    token_requests: int  # as counted by the server
+    failed_calls: int
+    calls: int
+    wall_seconds: float
+    invalid_grant: int = 0
+    by_grant: dict[str, int] = field(default_factory=dict)  # token requests per grant_type
+    errors: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def extra_token_requests(self) -> int:
+        """Token requests beyond one per expiry."""
+        return self.token_requests - self.expiries
+
+
+def _provider(server: RunningServer) -> mysdk.ClientCredentials:
+    return mysdk.ClientCredentials(token_url=server.token_url, client_id=DEFAULT_CLIENT_ID,
+                                   client_secret=DEFAULT_CLIENT_SECRET)
+
+
+def _hammer(threads: int, call: Callable[[], object]) -> tuple[int, Counter[str]]:
+    """Run ``call`` once in each of ``threads`` threads released together."""
+    barrier = threading.Barrier(threads)
+    errors: Counter[str] = Counter()
+    lock = threading.Lock()
+
+    def run() -> None:
+        barrier.wait(timeout=30)
+        try:
+            call()
+        except mysdk.MySDKError as exc:
+            with lock:
+                errors[type(exc).__name__] += 1
+
+    workers = [threading.Thread(target=run) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    return threads, errors
+
+
+def thread_storm(threads: int = 64, *, refresh_tokens: bool = False) -> StormResult:
+    """``threads`` threads of one client all get a 401 for the same revoked token."""
+    name = "rotation" if refresh_tokens else "threads"
+    with start_server(ServerConfig(issue_refresh_tokens=refresh_tokens)) as server, \
+            mysdk.Client(base_url=server.base_url, auth=_provider(server)) as client:
+        client.get("/api/v1/ping")
+        server.expire_access_tokens()
+        server.stats.reset()
+        started = time.monotonic()
+        calls, errors = _hammer(threads, lambda: client.get("/api/v1/ping"))
+        snapshot = server.stats.snapshot()
+        return StormResult(
+            name=name, threads=threads, processes=1, expiries=1,
+            token_requests=snapshot["token_requests"], failed_calls=sum(errors.values()),
+            calls=calls, wall_seconds=time.monotonic() - started,
+            invalid_grant=snapshot["invalid_grant"],
+            by_grant=dict(snapshot["token_requests_by_grant"]), errors=dict(errors),
+        )
+
+
+def rotation_storm(threads: int = 16) -> StormResult:
+    """:func:`thread_storm` with refresh tokens rotated on every use (RFC 6749 §6)."""
+    return thread_storm(threads, refresh_tokens=True)
+
+
+def process_storm(
+    cache: str, *, processes: int = 4, threads: int = 16, lifetime: float = 4.0,
+    duration: float = 20.0, redis_url: str | None = None,
+) -> StormResult:
+    """``processes`` x ``threads`` callers sharing a ``cache`` ("file" or "redis").
+
+    Tokens live ``lifetime`` seconds; the workers call for ``duration`` seconds
+    with proactive refresh off (leeway 0), so one token request per lifetime is
+    the ideal; the result's ``expiries`` is the number of lifetimes that began.
+    """
+    with start_server(ServerConfig(access_token_lifetime=lifetime)) as server, \
+            tempfile.TemporaryDirectory() as tmp:
+        target = redis_url if cache == "redis" else tmp
+        if target is None:
+            raise ValueError("a Redis storm needs redis_url")
+        prefix = f"storm-{os.getpid()}-{time.monotonic_ns()}:"
+        command = [sys.executable, "-m", "bench.storm", "worker", cache, target, prefix,
+                   server.base_url, str(threads), str(duration)]
+        started = time.monotonic()
+        children = [subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+                    for _ in range(processes)]
+        reports = [_collect(child, duration + _WORKER_GRACE) for child in children]
+        wall = time.monotonic() - started
+        snapshot = server.stats.snapshot()
+        first = min(r["first_call"] for r in reports)
+        last = max(r["last_call"] for r in reports)
+        errors: Counter[str] = Counter()
+        for report in reports:
+            errors.update(report["errors"])
+        return StormResult(
+            name=f"{cache} cache", threads=threads, processes=processes,
+            expiries=max(1, math.ceil((last - first) / lifetime)),
+            token_requests=snapshot["token_requests"], failed_calls=sum(errors.values()),
+            calls=sum(r["calls"] for r in reports), wall_seconds=wall,
+            invalid_grant=snapshot["invalid_grant"],
+            by_grant=dict(snapshot["token_requests_by_grant"]), errors=dict(errors),
+        )
+
+
+def _collect(child: subprocess.Popen[str], timeout: float) -> dict[str, object]:
+    try:
+        out, _ = child.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.communicate()
+        raise RuntimeError("a storm worker did not finish in time") from None
+    if child.returncode != 0:
+        raise RuntimeError(f"a storm worker failed with exit status {child.returncode}")
+    report: dict[str, object] = json.loads(out.strip().splitlines()[-1])
+    return report
+
+
+def _worker_cache(kind: str, target: str, prefix: str) -> TokenCache:
+    if kind == "file":
+        from mysdk.tokens.file import FileTokenCache
+
+        return FileTokenCache(target)
+    from mysdk.tokens.redis import RedisTokenCache
+
+    return RedisTokenCache(url=target, prefix=prefix)
+
+
+def worker(argv: Sequence[str]) -> int:
+    """One storm process: T threads calling ``/api/v1/ping`` until the deadline."""
+    kind, target, prefix, base_url, threads_s, duration_s = argv
+    threads, duration = int(threads_s), float(duration_s)
+    provider = mysdk.ClientCredentials(token_url=f"{base_url}/oauth/token",
+                                       client_id=DEFAULT_CLIENT_ID,
+                                       client_secret=DEFAULT_CLIENT_SECRET)
+    cache = _worker_cache(kind, target, prefix)
+    client = mysdk.Client(base_url=base_url, auth=provider, token_cache=cache,
+                          token_leeway=0.0, retry=None)
+    lock = threading.Lock()
+    errors: Counter[str] = Counter()
+    calls = [0]
+    first_call, last_call = [math.inf], [0.0]
+    deadline = time.time() + duration
+
+    def loop() -> None:
+        while time.time() < deadline:
+            now = time.time()
+            try:
+                client.get("/api/v1/ping")
+            except mysdk.MySDKError as exc:
+                with lock:
+                    errors[type(exc).__name__] += 1
+            with lock:
+                calls[0] += 1
+                first_call[0] = min(first_call[0], now)
+                last_call[0] = max(last_call[0], now)
+            time.sleep(_CALL_PAUSE)
+
+    workers = [threading.Thread(target=loop) for _ in range(threads)]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join(timeout=duration + _WORKER_GRACE)
+    client.close()
+    close = getattr(cache, "close", None)
+    if close is not None:
+        close()
+    print(json.dumps({"calls": calls[0], "errors": dict(errors),
+                      "first_call": first_call[0], "last_call": last_call[0]}))
+    return 0
+
+
+if __name__ == "__main__":
+    arguments = argparse.ArgumentParser(description="storm worker (internal)")
+    arguments.add_argument("mode", choices=["worker"])
+    arguments.add_argument("args", nargs=6)
+    parsed = arguments.parse_args()
+    sys.exit(worker(parsed.args))
