@@ -379,8 +379,10 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
                         "--quick: 2)")
     p.add_argument("--quick", action="store_true", help="small N and R: a smoke run")
     args = p.parse_args(argv)
-    args.requests = args.requests or (300 if args.quick else 3000)
-    args.rounds = args.rounds or (2 if args.quick else 5)
+    if args.requests is None:
+        args.requests = 300 if args.quick else 3000
+    if args.rounds is None:
+        args.rounds = 2 if args.quick else 5
     if not 1 <= args.requests <= 1_000_000 or not 1 <= args.rounds <= 100:
         p.error("--requests must be 1..1000000 and --rounds 1..100")
     return args

@@ -21,6 +21,8 @@ class TokenCache(Protocol):
     A backend shares tokens within a process (memory), between processes on a
     machine (file) or between machines (Redis). All methods are thread-safe.
     Keys come from :func:`cache_key`; values are :class:`~mysdk.tokens.Token`.
+    Whoever creates a cache closes it (if it has a ``close()``); a client never
+    closes the cache it is given.
     """
 
     def get(self, key: str) -> Token | None:
@@ -56,7 +58,8 @@ class TokenCache(Protocol):
         """A lock held while one caller fetches the token for ``key``.
 
         It spans everyone who shares the cache (threads, processes or machines),
-        which makes the token request single-flight across all of them.
+        which makes the token request single-flight across all of them. It is
+        not re-entrant: the holder must not ask for it again.
 
         Args:
             key: The cache key.
