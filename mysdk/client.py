@@ -296,8 +296,8 @@ class Client:
         url, path_only = build_url(self.base_url, path)
         body = Body(json=json, data=data)
         merged = {**self._headers, **headers} if headers else dict(self._headers)
-        if body.content_type is not None:
-            merged.setdefault("Content-Type", body.content_type)
+        if body.content_type is not None and _header(merged, "Content-Type") is None:
+            merged["Content-Type"] = body.content_type
         key = self._idempotency_key(method, merged, idempotency_key)
         if key:
             merged[_IDEMPOTENCY_HEADER] = key
@@ -317,8 +317,9 @@ class Client:
     def _idempotency_key(
         self, method: str, headers: Mapping[str, str], given: str | bool | NotGiven
     ) -> str | None:
-        if _IDEMPOTENCY_HEADER in headers:
-            return headers[_IDEMPOTENCY_HEADER]
+        existing = _header(headers, _IDEMPOTENCY_HEADER)
+        if existing is not None:
+            return existing
         if isinstance(given, str):
             return given
         mint = self.idempotency_keys if given is NOT_GIVEN else given
@@ -410,6 +411,12 @@ def _own_session(
     if proxies is not NOT_GIVEN and proxies:
         session.proxies.update(proxies)
     return session
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    """The value of header ``name``, whatever the case of its name (RFC 9110 §5.1)."""
+    name = name.lower()
+    return next((value for key, value in headers.items() if key.lower() == name), None)
 
 
 def _reason(error: Exception) -> str:

@@ -70,6 +70,13 @@ def test_a_callers_content_type_wins() -> None:
     assert responses.calls[0].request.body == b'{"a":null}'
 
 
+@responses.activate(assert_all_requests_are_fired=True)
+def test_a_callers_content_type_wins_whatever_its_case() -> None:
+    responses.put(f"{BASE}/x", json={})
+    _client().put("/x", json=[1], headers={"content-type": "application/vnd.x+json"})
+    assert responses.calls[0].request.headers["Content-Type"] == "application/vnd.x+json"
+
+
 @pytest.mark.parametrize(
     "value", [float("nan"), {"x": float("inf")}, [float("-inf")], {"o": object()}, {1j}]
 )

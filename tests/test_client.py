@@ -343,3 +343,21 @@ def test_the_same_key_is_sent_on_every_attempt() -> None:
     assert keys == [keys[0]] * 3
     assert next_key not in (None, keys[0])
     assert len(sleeps) == 2
+
+
+@pytest.mark.parametrize("name", ["idempotency-key", "IDEMPOTENCY-KEY"])
+def test_a_callers_key_header_is_found_whatever_its_case(name: str) -> None:
+    # Header names are case-insensitive (RFC 9110 §5.1): the caller's key must be
+    # neither replaced by a minted one nor ignored when deciding to retry.
+    sleeps: list[float] = []
+    with responses.RequestsMock(assert_all_requests_are_fired=True,
+                                registry=OrderedRegistry) as rs:
+        rs.post(f"{BASE}/orders", status=503)
+        rs.post(f"{BASE}/orders", status=201, json={"id": 1})
+        rs.post(f"{BASE}/orders", status=201, json={"id": 2})
+        plain = Client(base_url=BASE, sleep=sleeps.append, monotonic=lambda: 0.0)
+        assert plain.post("/orders", json={}, headers={name: "mine"}) == {"id": 1}
+        minting = Client(base_url=BASE, idempotency_keys=True)
+        minting.post("/orders", json={}, headers={name: "mine"})
+        assert _keys(rs.calls) == ["mine", "mine", "mine"]
+    assert len(sleeps) == 1

@@ -163,6 +163,8 @@ def test_invalid_token_response(session: requests.Session, status: int,
             _provider().fetch_token(session, timeout=3, previous=None)
     err = info.value
     assert err.error == "invalid_response"
+    assert err.status_code == status
+    assert err.token_url == TOKEN_URL
     for text in (str(err), repr(err), repr(vars(err))):
         assert "BODY-SECRET" not in text
 

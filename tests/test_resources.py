@@ -10,7 +10,13 @@ import responses
 from responses import matchers
 from responses.registries import OrderedRegistry
 
-from mysdk import Client, DecodeError, NotFoundError, UnprocessableEntityError
+from mysdk import (
+    Client,
+    DecodeError,
+    InvalidRequestError,
+    NotFoundError,
+    UnprocessableEntityError,
+)
 from mysdk.pagination import Page
 from mysdk.resources.cars import Car, CarsResource
 
@@ -103,13 +109,25 @@ def test_delete(rs: responses.RequestsMock, client: Client) -> None:
 
 @pytest.mark.parametrize(
     ("car_id", "encoded"),
-    [("1/../2", "1%2F..%2F2"), ("a b?c#d", "a%20b%3Fc%23d"), ("..", ".."), ("x%2F", "x%252F")],
+    [("1/../2", "1%2F..%2F2"), ("a b?c#d", "a%20b%3Fc%23d"), ("...", "..."), ("x%2F", "x%252F"),
+     (42, "42")],
 )
 def test_ids_are_percent_encoded(rs: responses.RequestsMock, client: Client, car_id: str,
                                  encoded: str) -> None:
     rs.get(f"{CARS}/{encoded}", json=car_json(1))
     client.cars.get(car_id)  # type: ignore[arg-type]
     assert rs.calls[0].request.path_url == f"/api/v1/cars/{encoded}"
+
+
+@pytest.mark.parametrize("car_id", ["", ".", ".."])
+@pytest.mark.parametrize("method", ["get", "delete", "update"])
+def test_dot_segment_ids_are_refused(client: Client, car_id: str, method: str) -> None:
+    # requests removes "." and ".." segments: /cars/.. would become /api/v1/ and
+    # /cars/. (or an empty id) the collection itself.
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as rs:
+        with pytest.raises(InvalidRequestError, match="id"):
+            getattr(client.cars, method)(car_id)
+        assert len(rs.calls) == 0
 
 
 def test_list_one_page(rs: responses.RequestsMock, client: Client) -> None:
@@ -158,11 +176,10 @@ def test_a_repeated_cursor_raises_decode_error(
     rs.get(CARS, json={"items": [car_json(1)], "next_cursor": "a"})
     rs.get(CARS, json={"items": [car_json(2)], "next_cursor": "b"})
     rs.get(CARS, json={"items": [car_json(3)], "next_cursor": "a"})
-    seen: list[int] = []
+    cars = client.cars.iterate()
+    assert [next(cars).id for _ in range(3)] == [1, 2, 3]
     with pytest.raises(DecodeError, match="cursor"):
-        for car in client.cars.iterate():
-            seen.append(car.id)
-    assert seen == [1, 2, 3]
+        next(cars)
     assert len(rs.calls) == 3
 
 

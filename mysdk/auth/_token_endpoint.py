@@ -80,7 +80,13 @@ def _parse(resp: requests.Response, token_url: str, issued_at: float) -> Token:
     except ValueError:
         body = None
     if resp.status_code == 200 and isinstance(body, dict):
-        return Token.from_response(body, issued_at=issued_at)
+        try:
+            return Token.from_response(body, issued_at=issued_at)
+        except TokenRequestError as exc:  # say which answer was bad (never its body)
+            raise TokenRequestError(
+                f"{exc.message} [HTTP {resp.status_code} from {safe_url(token_url)}]",
+                error=exc.error, status_code=resp.status_code, token_url=token_url,
+            ) from None
     if isinstance(body, dict) and isinstance(body.get("error"), str):
         error = body["error"]
         description = body.get("error_description")

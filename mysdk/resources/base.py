@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 from urllib.parse import quote
 
-from mysdk.errors import DecodeError
+from mysdk.errors import DecodeError, InvalidRequestError
 
 if TYPE_CHECKING:
     from mysdk.client import Client
@@ -43,8 +43,16 @@ class Resource(Generic[M]):
         self._client = client
 
     def item_path(self, item_id: int | str) -> str:
-        """The path of one item; the id is percent-encoded (no path injection)."""
-        return f"{self.path}/{quote(str(item_id), safe='')}"
+        """The path of one item; the id is percent-encoded (no path injection).
+
+        Raises:
+            InvalidRequestError: The id is ``""``, ``"."`` or ``".."``, which
+                URL normalisation would turn into the collection or its parent.
+        """
+        text = str(item_id)
+        if text in ("", ".", ".."):
+            raise InvalidRequestError(f"{type(self).__name__}: item id {text!r} is not valid")
+        return f"{self.path}/{quote(text, safe='')}"
 
     def _parse(self, data: Any) -> M:
         """Build one model from JSON, or raise :class:`~mysdk.errors.DecodeError`."""
