@@ -102,6 +102,9 @@ class Client:
     ) -> None:
         if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
             raise InvalidRequestError(f"base_url must be an http(s) URL, got {base_url!r}")
+        if "@" in base_url.split("/", 3)[2]:
+            # requests would turn user:password@ into Basic auth, replacing `auth`.
+            raise InvalidRequestError("base_url must not contain credentials (user:password@)")
         try:
             self.timeout = resolve_timeout(timeout, DEFAULT_TIMEOUT)
         except ValueError as exc:
@@ -218,6 +221,8 @@ class Client:
             return resp
         emit(self._on_event, Event(kind="reauth", method=call.method, path=call.path,
                                    attempt=call.attempt, status=401, reason="401"))
+        if self.rate_limiter is not None:
+            self._take_permit(call)  # the replay is a request like any other
         self.auth.apply(call.headers)
         return self._send(call)
 

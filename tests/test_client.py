@@ -223,6 +223,12 @@ def test_base_url_and_path_are_joined(base_url: str, path: str) -> None:
         assert rs.calls[0].request.url == "https://api.example.com/v1/cars"
 
 
+def test_base_url_with_credentials_is_refused_without_echoing_them() -> None:
+    with pytest.raises(InvalidRequestError, match="credentials") as info:
+        Client(base_url="https://user:pw-SECRET@api.example.com")
+    assert "pw-SECRET" not in str(info.value)
+
+
 def test_path_must_be_a_string() -> None:
     with pytest.raises(InvalidRequestError, match="path"):
         Client(base_url=BASE).get(b"/x")  # type: ignore[arg-type]

@@ -203,12 +203,12 @@ def test_tree_parser_notices_a_wrong_drawing() -> None:
 def test_status_error_attributes_from_json_response() -> None:
     with responses.RequestsMock(assert_all_requests_are_fired=True) as rs:
         rs.get(
-            "https://user:pw@api.example.com/api/v1/cars/9",
+            "https://api.example.com/api/v1/cars/9",
             status=429,
             json={"message": "slow down", "limit": 10},
             headers={"X-Request-Id": "req-42", "Retry-After": "7"},
         )
-        client = mysdk.Client(base_url="https://user:pw@api.example.com", retry=None)
+        client = mysdk.Client(base_url="https://api.example.com", retry=None)
         with pytest.raises(RateLimitError) as info:
             client.get("/api/v1/cars/9", params={"q": "1"})
     err = info.value
@@ -293,7 +293,7 @@ SECRETS = (
     base64.b64encode(b"cid2:s3cr3t-client").decode(),
     base64.b64encode(b"user:pw-SECRET").decode(),
 )
-API = "https://user:pw-SECRET@api.example.com"
+API = "https://api.example.com"  # a base_url with userinfo is refused (test_client.py)
 TOKEN_URL = "https://tu:pw-SECRET@auth.example.com/oauth/token"
 
 
@@ -358,3 +358,15 @@ def test_no_secret_in_errors_tokens_provider_client_or_logs(
     for record in caplog.records:
         _assert_clean(record.getMessage(), f"log record {record.name}")
     _assert_clean(caplog.text, "caplog")
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://user:pw@api.example.com/x?q=1", "https://api.example.com/x?q=1"),
+        ("https://api.example.com/x", "https://api.example.com/x"),
+        ("http://a:b@host:8080/", "http://host:8080/"),
+    ],
+)
+def test_safe_url_drops_userinfo(url: str, expected: str) -> None:
+    assert mysdk.errors.safe_url(url) == expected

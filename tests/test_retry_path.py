@@ -336,6 +336,20 @@ def test_the_limiter_is_consulted_before_each_attempt(
     assert fake.sleeps == [0.25]
 
 
+def test_the_replay_after_a_401_takes_a_permit_too(
+    fake: FakeTime, rs: responses.RequestsMock
+) -> None:
+    clock = LimiterClock()
+    bucket = TokenBucket(rate=1.0, burst=1, clock=clock, sleep=clock.sleep)
+    rs.post(TOKEN_URL, json={"access_token": "t1", "expires_in": 3600})
+    rs.get(f"{BASE}/x", status=401)
+    rs.post(TOKEN_URL, json={"access_token": "t2", "expires_in": 3600})
+    rs.get(f"{BASE}/x", json={})
+    provider = ClientCredentials(token_url=TOKEN_URL, client_id="c", client_secret="s")
+    _client(fake, rate_limiter=bucket, auth=provider).get("/x")
+    assert clock.sleeps == [pytest.approx(1.0)]  # the replay waited for a second permit
+
+
 def test_a_429_with_retry_after_pauses_the_limiter(
     fake: FakeTime, rs: responses.RequestsMock
 ) -> None:
