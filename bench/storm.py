@@ -115,15 +115,18 @@ def rotation_storm(threads: int = 16) -> StormResult:
 
 def process_storm(
     cache: str, *, processes: int = 4, threads: int = 16, lifetime: float = 4.0,
-    duration: float = 20.0, redis_url: str | None = None,
+    duration: float = 20.0, redis_url: str | None = None, refresh_tokens: bool = False,
 ) -> StormResult:
     """``processes`` x ``threads`` callers sharing a ``cache`` ("file" or "redis").
 
     Tokens live ``lifetime`` seconds; the workers call for ``duration`` seconds
     with proactive refresh off (leeway 0), so one token request per lifetime is
     the ideal; the result's ``expiries`` is the number of lifetimes that began.
+    With ``refresh_tokens`` every token carries a refresh token that rotates on
+    use, so a process replaying a rotated-away one would show as ``invalid_grant``.
     """
-    with start_server(ServerConfig(access_token_lifetime=lifetime)) as server, \
+    config = ServerConfig(access_token_lifetime=lifetime, issue_refresh_tokens=refresh_tokens)
+    with start_server(config) as server, \
             tempfile.TemporaryDirectory() as tmp:
         target = redis_url if cache == "redis" else tmp
         if target is None:
@@ -143,7 +146,8 @@ def process_storm(
         for report in reports:
             errors.update(report["errors"])
         return StormResult(
-            name=f"{cache} cache", threads=threads, processes=processes,
+            name=f"{cache} cache" + (" + rotation" if refresh_tokens else ""),
+            threads=threads, processes=processes,
             expiries=max(1, math.ceil((last - first) / lifetime)),
             token_requests=snapshot["token_requests"], failed_calls=sum(errors.values()),
             calls=sum(r["calls"] for r in reports), wall_seconds=wall,

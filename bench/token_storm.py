@@ -2,8 +2,9 @@
 
 Runs, against the reference server (which counts token requests itself):
 64 threads on one client, refresh-token rotation under 16 threads, and
-4 processes x 16 threads sharing the file cache and then the Redis cache while
-tokens expire every 4 seconds for 24 seconds.
+4 processes x 16 threads sharing the file cache (without and with rotating
+refresh tokens) and then the Redis cache while tokens expire every 4 seconds
+for 24 seconds.
 
 Usage: ``make storm`` or ``python -m bench.token_storm [--duration S] [--lifetime S]``.
 Exit status 0 when every storm met its target, 1 otherwise.
@@ -40,7 +41,9 @@ def main() -> int:
     parser.add_argument("--lifetime", type=float, default=4.0, help="token lifetime, seconds")
     args = parser.parse_args()
     results = [thread_storm(64), rotation_storm(16),
-               process_storm("file", lifetime=args.lifetime, duration=args.duration)]
+               process_storm("file", lifetime=args.lifetime, duration=args.duration),
+               process_storm("file", lifetime=args.lifetime, duration=args.duration,
+                             refresh_tokens=True)]
     redis = start_redis_server()
     try:
         results.append(process_storm("redis", lifetime=args.lifetime, duration=args.duration,

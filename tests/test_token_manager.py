@@ -329,3 +329,38 @@ def test_on_unauthorized_reports_when_no_other_token_could_be_had() -> None:
     provider.next = lambda n: Token(access_token=old.access_token,
                                     expires_at=START + 1000, issued_at=START)
     assert mgr.on_unauthorized(old) is False
+
+
+class RotatingProvider(FakeProvider):
+    """Issues T<n> with refresh token R<n>; a refresh with anything but the latest
+    refresh token is refused with invalid_grant, as a rotating server does."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__(clock, lifetime=100.0)
+        self.latest: str | None = None
+        self.invalid_grants = 0
+
+    def fetch_token(self, session: Any, *, timeout: object, previous: Token | None) -> Token:
+        if previous is not None and previous.refresh_token is not None \
+                and previous.refresh_token != self.latest:
+            self.invalid_grants += 1
+        token = super().fetch_token(session, timeout=timeout, previous=previous)
+        self.latest = f"R{len(self.calls)}"
+        return token.replace(refresh_token=self.latest)
+
+
+def test_an_idle_sharer_refreshes_with_the_latest_rotated_refresh_token() -> None:
+    # Two managers on one cache stand for two processes sharing a file/Redis cache.
+    clock = FakeClock()
+    provider = RotatingProvider(clock)
+    shared = MemoryTokenCache(timer=clock)
+    busy = _manager(provider, leeway=0.0, cache=shared)
+    idle = _manager(provider, leeway=0.0, cache=shared)
+    assert idle.token().access_token == "T1"  # both start on T1 / R1
+    clock.advance(101)
+    assert busy.token().access_token == "T2"  # busy rotates R1 -> R2; idle sleeps
+    clock.advance(101)  # T2 expired too: the cache must still hold R2 for idle
+    assert idle.token().access_token == "T3"
+    assert provider.calls[-1] is not None
+    assert provider.calls[-1].refresh_token == "R2"
+    assert provider.invalid_grants == 0

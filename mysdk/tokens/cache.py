@@ -11,7 +11,39 @@ from typing import Protocol, runtime_checkable
 
 from mysdk.tokens.token import Token
 
-__all__ = ["KeyedLocks", "TokenCache", "cache_key"]
+__all__ = [
+    "REFRESH_TOKEN_RETENTION",
+    "UNKNOWN_EXPIRY_RETENTION",
+    "KeyedLocks",
+    "TokenCache",
+    "cache_key",
+    "retain_until",
+]
+
+REFRESH_TOKEN_RETENTION = 30 * 24 * 3600.0
+"""Seconds a token carrying a refresh token is kept past its expiry.
+
+Refresh tokens outlive access tokens; dropping the entry at access-token expiry
+would lose the latest *rotated* refresh token and force a stale one to be
+replayed (RFC 6749 §10.4 rotation makes that an ``invalid_grant``)."""
+
+UNKNOWN_EXPIRY_RETENTION = 24 * 3600.0
+"""Seconds a token without ``expires_at`` is kept (it is replaced on a 401 anyway)."""
+
+
+def retain_until(token: Token, now: float) -> float:
+    """Epoch seconds until which a cache keeps ``token``.
+
+    Its expiry when it has no refresh token; its expiry plus
+    :data:`REFRESH_TOKEN_RETENTION` when it has one (the caller refreshes an
+    expired entry with its refresh token); ``now`` plus
+    :data:`UNKNOWN_EXPIRY_RETENTION` when its expiry is unknown.
+    """
+    if token.expires_at is None:
+        return now + UNKNOWN_EXPIRY_RETENTION
+    if token.refresh_token:
+        return token.expires_at + REFRESH_TOKEN_RETENTION
+    return token.expires_at
 
 
 @runtime_checkable
@@ -28,15 +60,18 @@ class TokenCache(Protocol):
     def get(self, key: str) -> Token | None:
         """Return the token stored under ``key``, or ``None``.
 
-        A backend that cannot read (corrupt file, Redis down) logs and returns
-        ``None`` rather than raising: the caller then fetches a fresh token.
+        An expired token is still returned until :func:`retain_until` (while it
+        carries a refresh token), so the latest rotated refresh token is never
+        lost; callers check expiry themselves. A backend that cannot read
+        (corrupt file, Redis down) logs and returns ``None`` rather than
+        raising: the caller then fetches a fresh token.
         """
         ...
 
     def set(self, key: str, token: Token) -> None:
         """Store ``token`` under ``key``, replacing any previous one atomically.
 
-        The entry may be evicted once ``token.expires_at`` has passed.
+        The entry may be evicted once :func:`retain_until` has passed.
         """
         ...
 

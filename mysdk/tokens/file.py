@@ -26,7 +26,7 @@ except ImportError as exc:
         "mysdk.tokens.file needs the 'file' extra: pip install 'mysdk[file]'"
     ) from exc
 
-from mysdk.tokens.cache import KeyedLocks
+from mysdk.tokens.cache import KeyedLocks, retain_until
 from mysdk.tokens.token import Token
 
 __all__ = ["FileTokenCache"]
@@ -83,13 +83,14 @@ class FileTokenCache:
         return self._directory
 
     def get(self, key: str) -> Token | None:
-        """Return the unexpired token under ``key``, or ``None``; never raises.
+        """Return the token under ``key`` (see :meth:`TokenCache.get`), or ``None``; never raises.
 
         An unreadable, corrupt or foreign-owned file counts as empty and is
         logged at WARNING (its path, never its contents).
         """
         token = self._read(self._path(key))
-        if token is None or token.is_expired(time.time()):
+        now = time.time()
+        if token is None or now >= retain_until(token, now):
             return None
         return token
 

@@ -9,14 +9,10 @@ from contextlib import AbstractContextManager
 
 from cachetools import TLRUCache
 
-from mysdk.tokens.cache import KeyedLocks
+from mysdk.tokens.cache import KeyedLocks, retain_until
 from mysdk.tokens.token import Token
 
 __all__ = ["MemoryTokenCache"]
-
-# Entries whose token has no known expiry are kept this long (seconds) at most;
-# they are still replaced on the first 401.
-_UNKNOWN_EXPIRY_TTL = 24 * 3600.0
 
 
 class MemoryTokenCache:
@@ -37,12 +33,12 @@ class MemoryTokenCache:
         self._locks = KeyedLocks()
 
     def get(self, key: str) -> Token | None:
-        """Return the unexpired token under ``key``, or ``None``."""
+        """Return the token under ``key`` (see :meth:`TokenCache.get`), or ``None``."""
         with self._lock:
             return self._cache.get(key)
 
     def set(self, key: str, token: Token) -> None:
-        """Store ``token``; it is evicted when ``token.expires_at`` passes."""
+        """Store ``token``; it is evicted at :func:`~mysdk.tokens.cache.retain_until`."""
         with self._lock:
             self._cache[key] = token
 
@@ -64,4 +60,4 @@ class MemoryTokenCache:
 
 
 def _time_to_use(_key: str, token: Token, now: float) -> float:
-    return token.expires_at if token.expires_at is not None else now + _UNKNOWN_EXPIRY_TTL
+    return retain_until(token, now)

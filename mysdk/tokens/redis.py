@@ -26,6 +26,7 @@ except ImportError as exc:
         "mysdk.tokens.redis needs the 'redis' extra: pip install 'mysdk[redis]'"
     ) from exc
 
+from mysdk.tokens.cache import retain_until
 from mysdk.tokens.token import Token
 
 __all__ = ["RedisTokenCache"]
@@ -119,11 +120,13 @@ class RedisTokenCache:
             logger.warning("ignoring corrupt token cache entry %s (%s)", self._prefix + key, exc)
             return None
         # The server TTL should have removed it already; clocks of hosts differ.
-        return None if token.is_expired(time.time()) else token
+        now = time.time()
+        return None if now >= retain_until(token, now) else token
 
     def set(self, key: str, token: Token) -> None:
-        """Store ``token`` with a server TTL matching its expiry (a day when unknown)."""
-        remaining = math.nan if token.expires_at is None else token.expires_at - time.time()
+        """Store ``token`` with a server TTL until :func:`~mysdk.tokens.cache.retain_until`."""
+        now = time.time()
+        remaining = retain_until(token, now) - now
         if math.isfinite(remaining):
             ttl_ms = min(max(math.ceil(remaining * 1000), 1), _MAX_TTL_MS)
         else:

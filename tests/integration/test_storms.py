@@ -28,6 +28,15 @@ def test_4_processes_share_the_file_cache() -> None:
     assert result.expiries <= result.token_requests <= result.expiries + 1
 
 
+def test_rotation_across_4_processes_never_replays_a_rotated_refresh_token() -> None:
+    result = process_storm("file", processes=4, threads=8, lifetime=3.0, duration=10.0,
+                           refresh_tokens=True)
+    assert result.failed_calls == 0, result.errors
+    assert result.invalid_grant == 0
+    assert result.by_grant.get("refresh_token", 0) >= result.expiries - 1
+    assert result.expiries <= result.token_requests <= result.expiries + 1
+
+
 def test_4_processes_share_the_redis_cache(redis_server: RedisServer) -> None:
     result = process_storm("redis", processes=4, threads=16, lifetime=4.0, duration=20.0,
                            redis_url=redis_server.url)

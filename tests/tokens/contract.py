@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from mysdk.tokens import Token, TokenCache, cache_key
+from mysdk.tokens.cache import REFRESH_TOKEN_RETENTION
 
 KEY = cache_key("https://auth.example/token", "client-1", "read", None)
 OTHER_KEY = cache_key("https://auth.example/token", "client-2", "read", None)
@@ -84,7 +85,17 @@ class TokenCacheContract:
         assert cache.delete(KEY, only_if=make_token()) is False
 
     def test_expired_token_not_returned(self, cache: TokenCache) -> None:
-        cache.set(KEY, make_token(expires_in=-1.0))
+        cache.set(KEY, make_token(expires_in=-1.0, refresh_token=None))
+        assert cache.get(KEY) is None
+
+    def test_expired_token_kept_for_its_refresh_token(self, cache: TokenCache) -> None:
+        # The latest rotated refresh token must survive access-token expiry.
+        token = make_token(expires_in=-1.0)
+        cache.set(KEY, token)
+        assert cache.get(KEY) == token
+
+    def test_refresh_token_dropped_after_retention(self, cache: TokenCache) -> None:
+        cache.set(KEY, make_token(expires_in=-REFRESH_TOKEN_RETENTION - 5.0))
         assert cache.get(KEY) is None
 
     def test_token_without_expiry_is_kept(self, cache: TokenCache) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from mysdk.tokens.cache import REFRESH_TOKEN_RETENTION
 from mysdk.tokens.redis import RedisTokenCache
 from tests.redis_server import RedisServer, start_redis_server
 
@@ -50,9 +51,17 @@ def closed_port_url() -> str:
 
 
 def test_ttl_matches_expiry(cache: RedisTokenCache, client: redis.Redis, redis_prefix: str) -> None:
-    cache.set(KEY, make_token(expires_in=100.0))
+    cache.set(KEY, make_token(expires_in=100.0, refresh_token=None))
     ttl = client.pttl(redis_prefix + KEY)
     assert 99_000 <= ttl <= 100_000
+
+
+def test_ttl_keeps_a_refresh_token_past_expiry(
+    cache: RedisTokenCache, client: redis.Redis, redis_prefix: str
+) -> None:
+    cache.set(KEY, make_token(expires_in=100.0))
+    expected = (100.0 + REFRESH_TOKEN_RETENTION) * 1000
+    assert expected - 1000 <= client.pttl(redis_prefix + KEY) <= expected
 
 
 def test_unknown_expiry_lives_a_day(
@@ -65,7 +74,7 @@ def test_unknown_expiry_lives_a_day(
 def test_expired_token_gets_shortest_ttl(
     cache: RedisTokenCache, client: redis.Redis, redis_prefix: str
 ) -> None:
-    cache.set(KEY, make_token(expires_in=-10.0))
+    cache.set(KEY, make_token(expires_in=-10.0, refresh_token=None))
     assert client.pttl(redis_prefix + KEY) in (-2, 0, 1)  # gone, or going within 1 ms
 
 
