@@ -89,8 +89,12 @@ class MySDKError(Exception):
         self.attempts = attempts
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # Exception pickles only ``args``; keep the keyword attributes too.
-        return (_rebuild, (type(self), self.__dict__.copy()))
+        # Exception pickles only ``args``; keep the keyword attributes too. A live
+        # response (connection, request with headers) does not cross processes.
+        state = {k: v for k, v in self.__dict__.items() if k != "response"}
+        if "response" in self.__dict__:
+            state["response"] = None
+        return (_rebuild, (type(self), state))
 
     def __str__(self) -> str:
         if self.attempts > 1:
@@ -171,6 +175,8 @@ class APIStatusError(MySDKError):
             header, or ``None``.
         retry_after: Seconds the server asked to wait (``Retry-After``,
             RFC 9110 §10.2.3), or ``None``.
+        response: The ``requests.Response`` of the last attempt (``None`` after
+            unpickling: it is not sent across processes).
     """
 
     def __init__(
@@ -185,8 +191,10 @@ class APIStatusError(MySDKError):
         request_id: str | None = None,
         retry_after: float | None = None,
         attempts: int = 1,
+        response: Any = None,
     ) -> None:
         super().__init__(message, attempts=attempts)
+        self.response = response
         self.status_code = status_code
         self.headers = dict(headers or {})
         self.body = body

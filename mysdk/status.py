@@ -53,6 +53,7 @@ def error_from_response(
         request_id=next((resp.headers[h] for h in _REQUEST_ID_HEADERS if h in resp.headers), None),
         retry_after=parse_retry_after(resp.headers.get("Retry-After"), now=time.time()),
         attempts=attempts,
+        response=resp,
     )
 
 

@@ -259,6 +259,7 @@ _SAMPLES: dict[str, Any] = {
     "error_description": "who are you",
     "token_url": "https://auth.example.com/token",
     "wait": 2.5,
+    "response": None,
 }
 
 
@@ -277,6 +278,18 @@ def test_every_error_pickles_with_its_attributes(name: str) -> None:
     assert repr(clone) == repr(err)
     assert clone.args == err.args
     assert clone.retryable == err.retryable
+
+
+def test_a_status_error_keeps_its_response_but_does_not_pickle_it() -> None:
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as rs:
+        rs.get(f"{BASE}/gone", status=404, json={"message": "gone"})
+        with pytest.raises(NotFoundError) as info:
+            mysdk.Client(base_url=BASE, retry=None).get("/gone")
+    assert info.value.response is not None
+    assert info.value.response.status_code == 404
+    clone = pickle.loads(pickle.dumps(info.value))  # noqa: S301 - our own data
+    assert clone.response is None
+    assert (clone.status_code, clone.body) == (404, {"message": "gone"})
 
 
 def test_str_mentions_attempts_only_when_retried() -> None:

@@ -132,6 +132,8 @@ def test_exhausted_status_retries_raise_the_last_error(
     assert err.attempts == 3
     assert "after 3 attempts" in str(err)
     assert fake.sleeps == [1.0, 1.0]
+    assert err.response is not None
+    assert err.response.status_code == 502  # the last attempt's response
 
 
 def test_exhausted_transport_retries_raise_the_last_error(

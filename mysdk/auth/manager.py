@@ -122,7 +122,12 @@ class TokenManager:
         return token
 
     def on_unauthorized(self, used: object) -> bool:
-        """After a 401 for ``used``: get a different token. True when one was had."""
+        """After a 401 for ``used``: get a different token. True when one was had.
+
+        A 401 to a bearer token means it expired or was revoked (RFC 6750 §3,
+        ``error="invalid_token"``), whatever our clock said; the clock is not
+        trusted over the server.
+        """
         stale = used if isinstance(used, Token) else None
         token = self.refresh(stale)
         return stale is None or token.access_token != stale.access_token

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -125,3 +126,20 @@ def test_caller_session_is_used_and_left_open(server: RunningServer) -> None:
     assert "Authorization" not in session.headers
     assert session.get(f"{server.base_url}/healthz", timeout=5).status_code == 200
     session.close()
+
+
+def test_a_redis_outage_degrades_to_direct_token_fetches(
+    server: RunningServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    from mysdk.tokens.redis import RedisTokenCache
+
+    with socket.socket() as sock:  # a loopback port with nothing listening
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with RedisTokenCache(url=f"redis://127.0.0.1:{port}/0", lock_timeout=0.2) as cache, \
+            mysdk.Client(base_url=server.base_url, auth=provider_for(server),
+                         token_cache=cache) as client:
+        client.cars.create(make="Saab", model="900", year=1992)
+        assert len(client.cars.list().items) == 1
+    assert server.stats.token_requests == 1  # this process still reuses its token
+    assert any("token cache unavailable" in r.getMessage() for r in caplog.records)
