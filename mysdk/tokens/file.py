@@ -6,7 +6,6 @@ Needs the ``file`` extra (filelock, platformdirs): ``pip install 'mysdk[file]'``
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import re
@@ -101,7 +100,7 @@ class FileTokenCache:
         caller already holds the token.
         """
         path = self._path(key)
-        data = json.dumps(token.to_dict(), separators=(",", ":")).encode()
+        data = token.to_json().encode()
         self._reset_locks()
         with self._write_guard:
             try:
@@ -229,7 +228,7 @@ class FileTokenCache:
                 raw = file.read(_MAX_FILE_BYTES + 1)
             if len(raw) > _MAX_FILE_BYTES:
                 raise ValueError("file is too large")
-            return _decode(raw)
+            return Token.from_json(raw)
         except FileNotFoundError:
             return None
         except OSError as exc:
@@ -268,20 +267,6 @@ def _private_file(path: Path, fd: int) -> bool:
             "token file %s had mode %04o; changed to 0600", path, stat.S_IMODE(st.st_mode)
         )
     return True
-
-
-def _decode(raw: bytes) -> Token:
-    """Parse a stored token; ValueError messages never hold the contents."""
-    try:
-        data = json.loads(raw)
-    except (ValueError, RecursionError):  # incl. JSONDecodeError, UnicodeDecodeError
-        raise ValueError("not valid JSON") from None
-    if not isinstance(data, dict):
-        raise ValueError("not a JSON object")
-    try:
-        return Token.from_dict(data)
-    except OverflowError:  # an integer too large for a float
-        raise ValueError("a number is out of range") from None
 
 
 def _file_name(key: str) -> str:

@@ -5,7 +5,6 @@ Needs the ``redis`` extra (redis-py): ``pip install 'mysdk[redis]'``.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import threading
@@ -115,7 +114,7 @@ class RedisTokenCache:
         if raw is None:
             return None
         try:
-            token = _decode(raw)
+            token = Token.from_json(raw)
         except ValueError as exc:
             logger.warning("ignoring corrupt token cache entry %s (%s)", self._prefix + key, exc)
             return None
@@ -131,7 +130,7 @@ class RedisTokenCache:
             ttl_ms = min(max(math.ceil(remaining * 1000), 1), _MAX_TTL_MS)
         else:
             ttl_ms = _UNKNOWN_EXPIRY_TTL_MS
-        value = json.dumps(token.to_dict(), separators=(",", ":"))
+        value = token.to_json()
         try:
             self._client.set(self._prefix + key, value, px=ttl_ms)
         except RedisError as exc:
@@ -244,23 +243,9 @@ class RedisTokenCache:
         )
 
 
-def _decode(raw: bytes | str) -> Token:
-    """Parse a stored token; ValueError messages never hold the contents."""
-    try:
-        data = json.loads(raw)
-    except (TypeError, ValueError, RecursionError):  # incl. JSONDecodeError, UnicodeDecodeError
-        raise ValueError("not valid JSON") from None
-    if not isinstance(data, dict):
-        raise ValueError("not a JSON object")
-    try:
-        return Token.from_dict(data)
-    except OverflowError:  # an integer too large for a float
-        raise ValueError("a number is out of range") from None
-
-
 def _decode_or_none(raw: bytes | str) -> Token | None:
     try:
-        return _decode(raw)
+        return Token.from_json(raw)
     except ValueError:
         return None
 

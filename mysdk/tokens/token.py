@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -154,6 +155,29 @@ class Token(Frozen):
             "issued_at": self.issued_at,
             "refresh_at": self.refresh_at,
         }
+
+    def to_json(self) -> str:
+        """Compact JSON of :meth:`to_dict`, the form persisted caches store (holds secrets)."""
+        return json.dumps(self.to_dict(), separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, raw: bytes | str) -> Token:
+        """Inverse of :meth:`to_json`, for a value read back from storage.
+
+        Raises:
+            ValueError: ``raw`` is not a stored token; the message says what is
+                wrong and never includes the contents.
+        """
+        try:
+            data = json.loads(raw)
+        except (TypeError, ValueError, RecursionError):  # incl. JSONDecodeError, UnicodeError
+            raise ValueError("not valid JSON") from None
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        try:
+            return cls.from_dict(data)
+        except OverflowError:  # an integer too large for a float
+            raise ValueError("a number is out of range") from None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Token:
