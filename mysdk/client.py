@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping
 from functools import cached_property
@@ -235,12 +236,12 @@ class Client:
             )
         except requests.RequestException as exc:
             error = map_request_exception(exc, call.method, call.url)
-            if self._on_event is not None or logger.isEnabledFor(20):
+            if self._on_event is not None or logger.isEnabledFor(logging.INFO):
                 emit(self._on_event, Event(kind="error", method=call.method, path=call.path,
                                            attempt=call.attempt, reason=type(error).__name__,
                                            elapsed=time.perf_counter() - started))
             raise error from exc
-        if self._on_event is not None or logger.isEnabledFor(10):
+        if self._on_event is not None or logger.isEnabledFor(logging.DEBUG):
             emit(self._on_event, Event(kind="response", method=call.method, path=call.path,
                                        attempt=call.attempt, status=resp.status_code,
                                        elapsed=time.perf_counter() - started))
