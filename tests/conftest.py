@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import settings
+
+# A busy 2-core CI machine can stall one example past hypothesis' default 200 ms
+# deadline; the properties are about values, not speed (benchmarks measure that).
+settings.register_profile("mysdk", deadline=None)
+settings.load_profile("mysdk")
 
 _ENV_VARS = (
     "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY",
