@@ -25,6 +25,7 @@ from mysdk import (
     TokenBucket,
     UnauthorizedError,
 )
+from tests.test_ratelimit import FakeClock as LimiterClock
 
 BASE = "https://api.example.com"
 TOKEN_URL = "https://auth.example.com/oauth/token"
@@ -308,23 +309,10 @@ def test_transport_retry_events(fake: FakeTime, rs: responses.RequestsMock) -> N
 # --- the rate limiter ---------------------------------------------------------------------------
 
 
-class LimiterClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
 def test_the_limiter_is_consulted_before_each_attempt(
     fake: FakeTime, rs: responses.RequestsMock
 ) -> None:
-    clock = LimiterClock()
+    clock = LimiterClock(0.0)
     bucket = TokenBucket(rate=1.0, burst=1, clock=clock, sleep=clock.sleep)
     events: list[Event] = []
     rs.get(f"{BASE}/x", status=503, headers={"Retry-After": "0.25"})
@@ -341,7 +329,7 @@ def test_the_limiter_is_consulted_before_each_attempt(
 def test_the_replay_after_a_401_takes_a_permit_too(
     fake: FakeTime, rs: responses.RequestsMock
 ) -> None:
-    clock = LimiterClock()
+    clock = LimiterClock(0.0)
     bucket = TokenBucket(rate=1.0, burst=1, clock=clock, sleep=clock.sleep)
     rs.post(TOKEN_URL, json={"access_token": "t1", "expires_in": 3600})
     rs.get(f"{BASE}/x", status=401)
@@ -355,7 +343,7 @@ def test_the_replay_after_a_401_takes_a_permit_too(
 def test_a_429_with_retry_after_pauses_the_limiter(
     fake: FakeTime, rs: responses.RequestsMock
 ) -> None:
-    clock = LimiterClock()
+    clock = LimiterClock(0.0)
     bucket = TokenBucket(rate=100.0, burst=10, clock=clock, sleep=clock.sleep)
     rs.get(f"{BASE}/x", status=429, headers={"Retry-After": "3"})
     rs.get(f"{BASE}/x", json={})
@@ -368,7 +356,7 @@ def test_a_429_with_retry_after_pauses_the_limiter(
 def test_a_429_pauses_a_shared_limiter_even_when_not_retried(
     fake: FakeTime, rs: responses.RequestsMock
 ) -> None:
-    clock = LimiterClock()
+    clock = LimiterClock(0.0)
     bucket = TokenBucket(rate=100.0, burst=10, clock=clock, sleep=clock.sleep)
     rs.get(f"{BASE}/x", status=429, headers={"Retry-After": "3"})
     client = Client(base_url=BASE, retry=None, rate_limiter=bucket, sleep=fake.sleep,
