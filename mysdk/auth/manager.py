@@ -69,8 +69,8 @@ class TokenManager:
             proactive refresh (tokens are replaced at expiry or on a 401).
         jitter: Fraction (0 to 1) by which the leeway is randomly shortened per
             token, so a fleet does not refresh in lockstep.
-        lock_timeout: Seconds to wait for the cache lock or another thread's
-            fetch before giving up.
+        lock_timeout: Seconds to wait for the cache lock; a thread waiting for
+            another thread's fetch waits this plus the token request's timeout.
         on_event: Receives a ``token_fetched`` :class:`~mysdk.events.Event`.
         clock: Wall clock in epoch seconds (tokens persist across processes).
         random: Source of uniform floats in [0, 1) for the jitter.
@@ -105,6 +105,8 @@ class TokenManager:
         self._leeway = leeway
         self._jitter = jitter
         self._lock_timeout = lock_timeout
+        # A follower waits for the leader's lock wait plus its token request.
+        self._flight_timeout = lock_timeout + _request_seconds(timeout)
         self._on_event = on_event
         self._clock = clock
         self._random = random
@@ -140,7 +142,7 @@ class TokenManager:
         Raises:
             TokenRequestError: The token endpoint refused.
             TransportError: The token endpoint could not be reached.
-            AuthError: Another thread's fetch did not finish in ``lock_timeout``.
+            AuthError: Another thread's token request did not finish in time.
         """
         current = self._current
         if current is not None and not current.needs_refresh(self._clock()):
@@ -174,7 +176,7 @@ class TokenManager:
         if not leader:
             if current is not None and not current.is_expired(self._clock()):
                 return current  # still valid: don't wait for a proactive refresh
-            return flight.wait(self._lock_timeout)
+            return flight.wait(self._flight_timeout)
         try:
             flight.token = self._current = self._fetch_shared(stale)
             return flight.token
@@ -225,6 +227,15 @@ class TokenManager:
 
     def __repr__(self) -> str:
         return f"TokenManager(provider={self.provider!r}, cache={self.cache!r})"
+
+
+def _request_seconds(timeout: object) -> float:
+    """Longest one token request can take under ``timeout`` (300 s when unbounded)."""
+    parts = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+    total = 0.0
+    for part in parts:
+        total += float(part) if isinstance(part, (int, float)) else 150.0
+    return total
 
 
 def _usable(token: Token, stale: Token | None, now: float) -> bool:
