@@ -133,6 +133,9 @@ class Client:
         self, auth: TokenProvider | Credentials | None, cache: TokenCache | None, leeway: float
     ) -> Credentials | None:
         if isinstance(auth, TokenProvider):
+            if not (isinstance(leeway, (int, float)) and 0 <= leeway < float("inf")):
+                raise InvalidRequestError(
+                    f"token_leeway must be a finite number of seconds >= 0, got {leeway!r}")
             return TokenManager(
                 auth, cache if cache is not None else MemoryTokenCache(),
                 session=self._session, timeout=self.timeout, leeway=leeway,

@@ -13,7 +13,7 @@ from responses import matchers
 from responses.registries import OrderedRegistry
 
 import mysdk
-from mysdk import Client, DecodeError, InvalidRequestError, RetryPolicy
+from mysdk import Client, ClientCredentials, DecodeError, InvalidRequestError, RetryPolicy
 from mysdk._types import DEFAULT_TIMEOUT
 
 BASE = "https://api.example.com"
@@ -221,6 +221,13 @@ def test_base_url_and_path_are_joined(base_url: str, path: str) -> None:
         rs.get("https://api.example.com/v1/cars", json=[])
         Client(base_url=base_url).get(path)
         assert rs.calls[0].request.url == "https://api.example.com/v1/cars"
+
+
+@pytest.mark.parametrize("leeway", [-1.0, float("nan"), float("inf"), "60"])
+def test_bad_token_leeway_is_named(leeway: Any) -> None:
+    provider = ClientCredentials(token_url=f"{BASE}/token", client_id="c", client_secret="s")
+    with pytest.raises(InvalidRequestError, match="token_leeway"):
+        Client(base_url=BASE, auth=provider, token_leeway=leeway)
 
 
 def test_base_url_with_credentials_is_refused_without_echoing_them() -> None:
