@@ -19,17 +19,16 @@ class Call:
     ``attempt``, ``reauthed`` and ``note`` change as the call proceeds.
     """
 
-    __slots__ = ("attempt", "body", "headers", "method", "note", "params", "path", "policy",
+    __slots__ = ("attempt", "body", "headers", "method", "note", "params", "policy",
                  "reauthed", "replay_safe", "started", "timeout", "url")
 
     def __init__(
-        self, *, method: str, url: str, path: str, params: Mapping[str, Any] | None,
+        self, *, method: str, url: str, params: Mapping[str, Any] | None,
         body: Body, headers: dict[str, str], timeout: Any, policy: RetryPolicy,
         replay_safe: bool, started: float,
     ) -> None:
         self.method = method
         self.url = url
-        self.path = path
         self.params = params
         self.body = body
         self.headers = headers
@@ -41,9 +40,14 @@ class Call:
         self.reauthed = False  # at most one refresh-and-replay per call
         self.note = ""  # appended to the final error's message
 
+    @property
+    def path(self) -> str:
+        """The URL's path, for events and logs (derived only when one is emitted)."""
+        return urlsplit(self.url).path
 
-def build_url(base_url: str, path: str) -> tuple[str, str]:
-    """Join ``path`` to ``base_url``; return ``(url, path for logs)``.
+
+def build_url(base_url: str, path: str) -> str:
+    """Join ``path`` to ``base_url``.
 
     Raises:
         InvalidRequestError: ``path`` is an absolute URL on another origin
@@ -58,9 +62,8 @@ def build_url(base_url: str, path: str) -> tuple[str, str]:
                 f"refusing to send credentials to another origin: {target.scheme}://"
                 f"{target.hostname} is not {base.scheme}://{base.hostname}"
             )
-        return path, target.path
-    url = base_url + path if path.startswith("/") else f"{base_url}/{path}"
-    return url, urlsplit(url).path
+        return path
+    return base_url + path if path.startswith("/") else f"{base_url}/{path}"
 
 
 def normalise_params(params: Mapping[str, Any] | None) -> Mapping[str, Any] | None:

@@ -121,6 +121,7 @@ class Client:
                 "set them on the session you pass instead"
             )
         self._headers = {"Accept": "application/json", **(headers or {})}
+        self._default_key = _header(self._headers, _IDEMPOTENCY_HEADER)
         self.retry = retry_mod.NO_RETRY if retry is None else (retry or RetryPolicy())
         self.rate_limiter = rate_limiter
         self.idempotency_keys = idempotency_keys
@@ -302,33 +303,32 @@ class Client:
         retry: RetryPolicy | NotGiven | None, idempotency_key: str | bool | NotGiven,
     ) -> Call:
         method = method.upper()
-        url, path_only = build_url(self.base_url, path)
+        url = build_url(self.base_url, path)
         body = Body(json=json, data=data)
         merged = {**self._headers, **headers} if headers else dict(self._headers)
         if body.content_type is not None and _header(merged, "Content-Type") is None:
             merged["Content-Type"] = body.content_type
-        key = self._idempotency_key(method, merged, idempotency_key)
-        if key:
-            merged[_IDEMPOTENCY_HEADER] = key
+        # A key the caller set (per call or per client) is sent as it is.
+        key = (_header(headers, _IDEMPOTENCY_HEADER) if headers else None) or self._default_key
+        if key is None:
+            key = self._mint_key(method, idempotency_key)
+            if key is not None:
+                merged[_IDEMPOTENCY_HEADER] = key
         policy = self.retry if retry is NOT_GIVEN else (retry or retry_mod.NO_RETRY)
         try:
             call_timeout = resolve_timeout(timeout, self.timeout)
         except ValueError as exc:
             raise InvalidRequestError(str(exc)) from None
         return Call(
-            method=method, url=url, path=path_only, params=normalise_params(params),
+            method=method, url=url, params=normalise_params(params),
             body=body, headers=merged, timeout=call_timeout, policy=policy,
             replay_safe=retry_mod.is_replay_safe(method, has_idempotency_key=bool(key),
                                                  policy=policy),
             started=self._monotonic(),
         )
 
-    def _idempotency_key(
-        self, method: str, headers: Mapping[str, str], given: str | bool | NotGiven
-    ) -> str | None:
-        existing = _header(headers, _IDEMPOTENCY_HEADER)
-        if existing is not None:
-            return existing
+    def _mint_key(self, method: str, given: str | bool | NotGiven) -> str | None:
+        """The ``Idempotency-Key`` to add: the call's own, a new UUID4, or none."""
         if isinstance(given, str):
             return given
         mint = self.idempotency_keys if given is NOT_GIVEN else given
