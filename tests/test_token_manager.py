@@ -247,19 +247,25 @@ def _run_threads(
     return threads, results
 
 
-def test_sixteen_threads_share_one_fetch(monkeypatch: pytest.MonkeyPatch) -> None:
+def _sixteen_callers_on_one_gated_fetch(
+    monkeypatch: pytest.MonkeyPatch, provider: FakeProvider, mgr: TokenManager
+) -> list[Any]:
+    """16 threads call ``mgr.token``; the fetch is released once 15 wait on it."""
     cond, waiting = _count_flight_waiters(monkeypatch)
-    clock = FakeClock()
-    provider = FakeProvider(clock)
-    provider.gate = threading.Event()
-    mgr = _manager(provider)
+    gate = provider.gate = threading.Event()
     threads, results = _run_threads(16, mgr.token)
     assert provider.started.wait(WAIT)
     with cond:
         assert cond.wait_for(lambda: waiting[0] == 15, WAIT), waiting
-    provider.gate.set()
+    gate.set()
     for t in threads:
         t.join(WAIT)
+    return results
+
+
+def test_sixteen_threads_share_one_fetch(monkeypatch: pytest.MonkeyPatch) -> None:
+    provider = FakeProvider(FakeClock())
+    results = _sixteen_callers_on_one_gated_fetch(monkeypatch, provider, _manager(provider))
     assert len(provider.calls) == 1
     assert all(isinstance(r, Token) for r in results), results
     assert {r.access_token for r in results} == {"T1"}
@@ -268,19 +274,10 @@ def test_sixteen_threads_share_one_fetch(monkeypatch: pytest.MonkeyPatch) -> Non
 def test_a_failed_fetch_reaches_every_waiter_and_the_next_call_retries(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    cond, waiting = _count_flight_waiters(monkeypatch)
-    clock = FakeClock()
-    provider = FakeProvider(clock)
-    provider.gate = threading.Event()
+    provider = FakeProvider(FakeClock())
     provider.fail_with = TokenRequestError("refused", error="invalid_client", status_code=401)
     mgr = _manager(provider)
-    threads, results = _run_threads(16, mgr.token)
-    assert provider.started.wait(WAIT)
-    with cond:
-        assert cond.wait_for(lambda: waiting[0] == 15, WAIT), waiting
-    provider.gate.set()
-    for t in threads:
-        t.join(WAIT)
+    results = _sixteen_callers_on_one_gated_fetch(monkeypatch, provider, mgr)
     assert len(provider.calls) == 1
     assert all(isinstance(r, TokenRequestError) for r in results), results
     assert {r.error for r in results} == {"invalid_client"}

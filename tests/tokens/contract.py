@@ -34,6 +34,29 @@ def make_token(name: str = "a", *, expires_in: float | None = 3600.0, **fields: 
     return Token(**values)  # type: ignore[arg-type]
 
 
+def contender_wait(cache: TokenCache) -> float:
+    """Seconds another thread spent in ``lock(KEY, timeout=30)`` while we hold it.
+
+    For backends whose ``lock_timeout`` caps every wait; the contender must not
+    get the lock.
+    """
+    waited: list[float] = []
+
+    def contender() -> None:
+        start = time.monotonic()
+        with cache.lock(KEY, timeout=30) as held:
+            assert held is False
+        waited.append(time.monotonic() - start)
+
+    with cache.lock(KEY, timeout=1) as held:
+        assert held
+        thread = threading.Thread(target=contender)
+        thread.start()
+        thread.join(timeout=5)
+    assert len(waited) == 1
+    return waited[0]
+
+
 class TokenCacheContract:
     """Tests shared by all backends; needs a ``cache`` fixture."""
 

@@ -9,8 +9,6 @@ import os
 import stat
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 import platformdirs
@@ -18,7 +16,7 @@ import pytest
 
 from mysdk.tokens.file import FileTokenCache
 
-from .contract import KEY, OTHER_KEY, TokenCacheContract, make_token
+from .contract import KEY, OTHER_KEY, TokenCacheContract, contender_wait, make_token
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 posix_only = pytest.mark.skipif(not hasattr(os, "geteuid"), reason="POSIX modes and owners")
@@ -236,22 +234,7 @@ def test_two_instances_share_entries_and_lock(directory: Path) -> None:
 
 
 def test_lock_wait_is_capped_by_lock_timeout(directory: Path) -> None:
-    cache = FileTokenCache(directory, lock_timeout=0.1)
-    waited: list[float] = []
-
-    def contender() -> None:
-        start = time.monotonic()
-        with cache.lock(KEY, timeout=30) as held:
-            assert held is False
-        waited.append(time.monotonic() - start)
-
-    with cache.lock(KEY, timeout=1) as held:
-        assert held
-        thread = threading.Thread(target=contender)
-        thread.start()
-        thread.join(timeout=5)
-    assert len(waited) == 1
-    assert waited[0] < 1.0
+    assert contender_wait(FileTokenCache(directory, lock_timeout=0.1)) < 1.0
 
 
 @pytest.mark.parametrize("bad", [-1.0, float("inf"), float("nan")])
@@ -304,24 +287,37 @@ def test_missing_extra_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
         importlib.import_module("mysdk.tokens.file")
 
 
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+_FORK_CHILD = """
+import os, sys
+from mysdk.tokens.file import FileTokenCache
+from tests.tokens.contract import KEY, make_token
+
+cache = FileTokenCache(sys.argv[1])
+token = make_token()
+with cache.lock(KEY, timeout=1) as held:  # creates this process's FileLock
+    assert held
+cache.set(KEY, token)
+pid = os.fork()
+if pid == 0:  # child: must not reuse the parent's locks
+    code = 1
+    try:
+        with cache.lock(KEY, timeout=1) as child_held:
+            ok = child_held and cache.get(KEY) == token and cache.delete(KEY, only_if=token)
+            code = 0 if ok else 2
+    finally:
+        os._exit(code)
+_, status = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(status) or (3 if cache.get(KEY) is not None else 0))
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork does not exist on Windows")
 def test_usable_in_a_forked_child(directory: Path) -> None:
-    if threading.active_count() > 1:
-        pytest.skip("fork with threads running is unsafe")
-    cache = FileTokenCache(directory)
-    token = make_token()
-    with cache.lock(KEY, timeout=1) as held:  # creates this process's FileLock
-        assert held
-    cache.set(KEY, token)
-    pid = os.fork()
-    if pid == 0:  # child: must not reuse the parent's locks
-        code = 1
-        try:
-            with cache.lock(KEY, timeout=1) as child_held:
-                ok = child_held and cache.get(KEY) == token and cache.delete(KEY, only_if=token)
-                code = 0 if ok else 2
-        finally:
-            os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
-    assert cache.get(KEY) is None
+    # Forked from a fresh single-threaded interpreter: forking pytest itself,
+    # which may run threads, could deadlock the child.
+    result = subprocess.run(
+        [sys.executable, "-c", _FORK_CHILD, str(directory)],
+        cwd=REPO_ROOT, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        capture_output=True, text=True, timeout=30, check=False,
+    )
+    assert result.returncode == 0, result.stderr
