@@ -4,14 +4,19 @@ Every failure a call can meet is raised as a subclass of :class:`MySDKError`,
 chained (``raise ... from``) to the ``requests`` exception that caused it::
 
     MySDKError
-    ├── TransportError               no HTTP response was received
-    │   ├── ConnectError             requests.ConnectionError, ProxyError, SSLError
+    ├── TransportError               no (complete) HTTP response was received
+    │   ├── ConnectError             never sent: DNS failure, connection refused, TLS
+    │   │   │                        certificate refused (outcome_unknown is False)
     │   │   └── ConnectTimeoutError  requests.ConnectTimeout (also a RequestTimeoutError)
-    │   ├── ServerDisconnectedError  requests.ConnectionError after the request was sent
+    │   ├── ServerDisconnectedError  the connection broke after the request may have been
+    │   │                            sent (outcome_unknown is True)
     │   └── RequestTimeoutError      requests.Timeout
     │       ├── ConnectTimeoutError
-    │       └── ReadTimeoutError     requests.ReadTimeout
+    │       └── ReadTimeoutError     no answer in time, or the call's deadline passed
+    │                                while the body was read (outcome_unknown is True)
     ├── APIStatusError               an HTTP response with a status >= 300
+    │   ├── RedirectError            a 3xx that is not followed (other origin, https to
+    │   │                            http, more than 5 hops, or no usable Location)
     │   ├── ClientError              any other 4xx
     │   │   ├── BadRequestError          400
     │   │   ├── UnauthorizedError        401 (also an AuthError)
@@ -28,23 +33,35 @@ chained (``raise ... from``) to the ``requests`` exception that caused it::
     ├── RateLimitTimeout             the client-side rate limiter would wait too long
     └── InvalidRequestError          bad input to a call (also a ValueError)
 
+Every :class:`TransportError` says whether the server may have acted on the
+request: ``outcome_unknown`` is False only when no byte of the request can have
+reached it (DNS failure, connection refused, connect timeout, a TLS certificate
+refused during the handshake). For a POST or PATCH that fails with
+``outcome_unknown`` True the caller must reconcile (look the resource up, or
+resend with the same ``Idempotency-Key``): mysdk resends such a request only
+when it is replay-safe (an idempotent method or an ``Idempotency-Key``).
+
 ``requests`` exceptions not named above (ChunkedEncodingError, ContentDecodingError,
 TooManyRedirects, a bare RequestException) map to :class:`TransportError`; URL and
-header errors (MissingSchema, InvalidURL, InvalidHeader, ...) map to
-:class:`InvalidRequestError`.
+header errors (MissingSchema, InvalidURL, InvalidHeader, ...), a malformed method
+or header value, and any other bad argument map to :class:`InvalidRequestError`.
+No mysdk error is chained to an exception whose text may hold a header value or
+a query string: the cause's type is named in the message instead.
 
 Every error pickles and unpickles to an equal-looking error (constructors take
 only positional-or-keyword arguments with defaults, and ``__reduce__`` keeps the
 attributes), so errors cross process boundaries. No message, ``str()`` or
 ``repr()`` ever contains a token, a client secret or an Authorization value: the
-request URL is stored without userinfo, and bodies of token responses are never kept.
+request URL is stored without userinfo and with secret-named query parameters
+redacted (:func:`safe_url`), bodies of token responses are never kept, and an
+error body is kept up to :data:`MAX_ERROR_BODY` bytes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 __all__ = [
     "APIStatusError",
@@ -62,6 +79,7 @@ __all__ = [
     "RateLimitError",
     "RateLimitTimeout",
     "ReadTimeoutError",
+    "RedirectError",
     "RequestTimeoutError",
     "ServerDisconnectedError",
     "ServerError",
@@ -69,7 +87,18 @@ __all__ = [
     "TransportError",
     "UnauthorizedError",
     "UnprocessableEntityError",
+    "safe_url",
 ]
+
+MAX_ERROR_BODY = 64 * 1024
+"""Bytes of an error response's body that are read and kept on the error; the
+rest is discarded unread and ``body_truncated`` is set."""
+
+SECRET_QUERY_PARAMS: frozenset[str] = frozenset({
+    "access_token", "refresh_token", "id_token", "token", "code", "sig", "signature",
+    "key", "api_key", "apikey", "password", "client_secret", "secret",
+})
+"""Query parameter names (lower case) whose values :func:`safe_url` replaces by ``***``."""
 
 
 class MySDKError(Exception):
@@ -113,25 +142,41 @@ def _rebuild(cls: type[MySDKError], state: dict[str, Any]) -> MySDKError:
 
 
 class TransportError(MySDKError):
-    """No HTTP response was received (DNS, connect, TLS, timeout, broken stream).
+    """No (complete) HTTP response was received (DNS, connect, TLS, timeout, broken stream).
 
     Attributes:
         method: HTTP method of the request, e.g. ``"GET"``.
-        url: Request URL without userinfo, or ``""`` when unknown.
+        url: Request URL without userinfo or secret query values, or ``""``.
+        outcome_unknown: True when the request may have reached the server, so
+            it may have acted on it; for a POST or PATCH the caller should
+            reconcile before sending it again. False only when no byte can have
+            reached the server (:class:`ConnectError`), or when the failure was
+            at the token endpoint before the API request was sent.
     """
 
     retryable = True
+    outcome_unknown: bool = True
 
     def __init__(
-        self, message: str = "", *, method: str = "", url: str = "", attempts: int = 1
+        self, message: str = "", *, method: str = "", url: str = "", attempts: int = 1,
+        outcome_unknown: bool | None = None,
     ) -> None:
         super().__init__(message, attempts=attempts)
         self.method = method
         self.url = safe_url(url)
+        if outcome_unknown is not None:
+            self.outcome_unknown = outcome_unknown
 
 
 class ConnectError(TransportError):
-    """The connection could not be opened (refused, DNS, proxy, TLS handshake)."""
+    """The connection could not be opened: DNS failure, connection refused,
+    connect timeout, or a TLS certificate refused during the handshake.
+
+    No byte of the request reached the server (``outcome_unknown`` is False),
+    so sending it again is always safe.
+    """
+
+    outcome_unknown = False
 
 
 class ServerDisconnectedError(TransportError):
@@ -176,8 +221,13 @@ class APIStatusError(MySDKError):
         retry_after: Seconds the server asked to wait (``Retry-After``,
             RFC 9110 §10.2.3), or ``None``.
         response: The ``requests.Response`` of the last attempt (``None`` after
-            unpickling: it is not sent across processes).
+            unpickling: it is not sent across processes). Its content is at most
+            :data:`MAX_ERROR_BODY` bytes.
+        body_truncated: True when the body was longer than
+            :data:`MAX_ERROR_BODY` bytes and only that much was kept.
     """
+
+    body_truncated: bool = False
 
     def __init__(
         self,
@@ -208,6 +258,23 @@ class APIStatusError(MySDKError):
             f"{type(self).__name__}(status_code={self.status_code}, method={self.method!r}, "
             f"url={self.url!r}, request_id={self.request_id!r})"
         )
+
+
+class RedirectError(APIStatusError):
+    """A 3xx response the client did not follow (RFC 9110 §15.4).
+
+    Same-origin redirects are followed (at most 5 hops); this is raised for a
+    redirect to another origin or from https to http (credentials must not
+    follow it), for a sixth hop, for a 3xx without a usable ``Location``, and
+    for a 3xx that is not a redirect (300, 305, 306).
+
+    Attributes:
+        location: The ``Location`` header, resolved against the request URL,
+            without userinfo and with secret query values redacted; ``""`` when
+            absent.
+    """
+
+    location: str = ""
 
 
 class ClientError(APIStatusError):
@@ -295,7 +362,11 @@ class TokenRequestError(AuthError):
         error_description: The server's ``error_description``, or ``None``.
         status_code: HTTP status of the token response (``0`` if none).
         token_url: The token endpoint URL without userinfo.
+        retry_after: Seconds the token endpoint asked to wait (``Retry-After``
+            on a 429 or 503, RFC 9110 §10.2.3), or ``None``.
     """
+
+    retry_after: float | None = None
 
     def __init__(
         self,
@@ -315,7 +386,9 @@ class TokenRequestError(AuthError):
 
     @property
     def retryable(self) -> bool:  # type: ignore[override]
-        return self.status_code >= 500 or self.error == "temporarily_unavailable"
+        """True for a 5xx, a 429 or ``temporarily_unavailable`` (RFC 6749 §5.2)."""
+        return (self.status_code >= 500 or self.status_code == 429
+                or self.error == "temporarily_unavailable")
 
 
 class RateLimitTimeout(MySDKError):
@@ -362,9 +435,31 @@ def status_error_class(status_code: int) -> type[APIStatusError]:
 
 
 def safe_url(url: str) -> str:
-    """Return ``url`` without userinfo (``user:password@``), which may hold a secret."""
-    if "@" not in url:
-        return url
-    parts = urlsplit(url)
+    """Return ``url`` fit for a message or a log.
+
+    Userinfo (``user:password@``) is removed, and the value of every query
+    parameter named in :data:`SECRET_QUERY_PARAMS` (any case) becomes ``***``.
+    A fragment is dropped. Never raises: a value that is not a URL string comes
+    back as ``"<unprintable URL>"``.
+    """
+    if not isinstance(url, str):
+        return "<unprintable URL>"
+    if "@" not in url and "?" not in url and "#" not in url:
+        return url  # the common case costs one scan
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unprintable URL>"
     host = parts.netloc.rpartition("@")[2]
-    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    return urlunsplit((parts.scheme, host, parts.path, redact_query(parts.query), ""))
+
+
+def redact_query(query: str) -> str:
+    """``query`` with the values of secret-named parameters replaced by ``***``."""
+    if not query:
+        return query
+    pairs = parse_qsl(query, keep_blank_values=True)
+    if not any(name.lower() in SECRET_QUERY_PARAMS for name, _ in pairs):
+        return query
+    return urlencode([(name, "***" if name.lower() in SECRET_QUERY_PARAMS else value)
+                      for name, value in pairs], safe="*")
