@@ -8,7 +8,9 @@ from urllib.parse import urlsplit
 
 from mysdk._body import Body
 from mysdk.errors import InvalidRequestError
-from mysdk.retry import RetryPolicy
+from mysdk.retry import RetryPolicy, is_replay_safe
+
+_BODY_HEADERS = frozenset({"content-type", "content-length", "content-encoding"})
 
 __all__ = ["Call", "build_url", "normalise_params"]
 
@@ -19,13 +21,14 @@ class Call:
     ``attempt``, ``reauthed`` and ``note`` change as the call proceeds.
     """
 
-    __slots__ = ("attempt", "body", "headers", "method", "note", "params", "policy",
-                 "reauthed", "replay_safe", "started", "timeout", "url")
+    __slots__ = ("attempt", "body", "deadline", "has_key", "headers", "hops", "method", "note",
+                 "params", "policy", "reauthed", "replay_safe", "started", "timeout",
+                 "truncated", "url")
 
     def __init__(
         self, *, method: str, url: str, params: Mapping[str, Any] | None,
         body: Body, headers: dict[str, str], timeout: Any, policy: RetryPolicy,
-        replay_safe: bool, started: float,
+        replay_safe: bool, started: float, has_key: bool = False,
     ) -> None:
         self.method = method
         self.url = url
@@ -36,9 +39,29 @@ class Call:
         self.policy = policy
         self.replay_safe = replay_safe
         self.started = started  # monotonic seconds, for the retry budget
+        # The call's total deadline (the retry budget) also bounds each body read.
+        budget = policy.total_budget
+        self.deadline = None if budget is None else started + budget
+        self.has_key = has_key
+        self.hops = 0  # redirects followed
+        self.truncated = False  # the last response's body was cut at MAX_ERROR_BODY
         self.attempt = 0
         self.reauthed = False  # at most one refresh-and-replay per call
         self.note = ""  # appended to the final error's message
+
+    def follow(self, method: str, url: str, *, keep_body: bool) -> None:
+        """Turn the call into the next hop of a redirect (see :mod:`mysdk.redirects`)."""
+        self.hops += 1
+        self.url = url
+        self.params = None  # the Location carries the whole query
+        if not keep_body:
+            self.body = Body()
+            for name in [n for n in self.headers if n.lower() in _BODY_HEADERS]:
+                del self.headers[name]
+        if method != self.method:
+            self.method = method
+            self.replay_safe = is_replay_safe(method, has_idempotency_key=self.has_key,
+                                              policy=self.policy)
 
     @property
     def path(self) -> str:

@@ -9,8 +9,10 @@ only when no byte of the request can have reached the server.
 
 from __future__ import annotations
 
+import socket
 import ssl
 import time
+from collections.abc import Callable
 from typing import Any
 
 import requests
@@ -71,7 +73,9 @@ def _classify(exc: BaseException) -> tuple[type[errors.TransportError], str]:
     if isinstance(exc, requests.exceptions.Timeout):
         return errors.RequestTimeoutError, "timeout"
     if _never_sent(chain):
-        if any(isinstance(link, _Urllib3ConnectTimeout) for link in chain):
+        # urllib3's NewConnectionError subclasses its ConnectTimeoutError: exclude it.
+        if any(isinstance(link, _Urllib3ConnectTimeout)
+               and not isinstance(link, NewConnectionError) for link in chain):
             return errors.ConnectTimeoutError, "connect timeout"
         return errors.ConnectError, f"cannot connect ({_describe(chain)})"
     if isinstance(exc, requests.exceptions.ConnectionError):
@@ -96,7 +100,8 @@ def _chain(exc: BaseException) -> list[BaseException]:
 
 def _never_sent(chain: list[BaseException]) -> bool:
     for link in chain:
-        if isinstance(link, (NewConnectionError, _Urllib3ConnectTimeout)):
+        if isinstance(link, (NewConnectionError, _Urllib3ConnectTimeout,
+                             ConnectionRefusedError, socket.gaierror)):
             return True  # DNS failure, refused, connect timeout (NameResolutionError too)
         if isinstance(link, ssl.CertificateError):  # incl. SSLCertVerificationError
             return True
@@ -126,6 +131,7 @@ def _sanitised(exc: BaseException) -> BaseException:
 
 def read_body(
     resp: requests.Response, *, deadline: float | None, limit: int | None, method: str, url: str,
+    clock: Callable[[], float] = time.monotonic,
 ) -> bool:
     """Read a streamed response's body into it, within a deadline and a size limit.
 
@@ -136,12 +142,12 @@ def read_body(
 
     Args:
         resp: A response from ``session.request(..., stream=True)``.
-        deadline: ``time.monotonic()`` seconds by which the body must be in,
-            or None.
+        deadline: ``clock()`` seconds by which the body must be in, or None.
         limit: Most bytes kept; the rest is left unread and the connection
             closed. None: no limit.
         method: HTTP method, for error messages.
         url: Request URL, for error messages (redacted there).
+        clock: Monotonic seconds (the client's, so a test's fake clock applies).
 
     Returns:
         True when the body was cut at ``limit``.
@@ -162,7 +168,7 @@ def read_body(
     truncated = False
     try:
         while True:
-            if deadline is not None and time.monotonic() > deadline:
+            if deadline is not None and clock() > deadline:
                 resp.close()
                 raise errors.ReadTimeoutError(
                     f"response body not received before the call's deadline for {method} "
@@ -189,5 +195,5 @@ def read_body(
     content = b"".join(chunks)
     # What Response.content sets after reading; later .content/.json() use it.
     resp._content = content[:limit] if truncated and limit is not None else content
-    resp._content_consumed = True
+    resp._content_consumed = True  # type: ignore[attr-defined]  # untyped in types-requests
     return truncated

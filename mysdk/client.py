@@ -7,23 +7,28 @@ import time
 from collections.abc import Callable, Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import requests
 
+from mysdk import redirects
 from mysdk import retry as retry_mod
 from mysdk._body import Body
 from mysdk._call import Call, build_url, normalise_params
-from mysdk._transport import map_request_exception
+from mysdk._checks import check_base_url, check_headers, check_method, header_of
+from mysdk._transport import map_request_exception, read_body
 from mysdk._types import DEFAULT_TIMEOUT, NOT_GIVEN, NotGiven, TimeoutArg, resolve_timeout
 from mysdk._version import __version__
 from mysdk.auth.base import Credentials, TokenProvider
 from mysdk.auth.manager import TokenManager
 from mysdk.errors import (
+    MAX_ERROR_BODY,
     APIStatusError,
-    ConnectError,
     DecodeError,
     InvalidRequestError,
+    MySDKError,
     ReadTimeoutError,
+    TokenRequestError,
     TransportError,
     safe_url,
 )
@@ -43,14 +48,28 @@ _IDEMPOTENCY_HEADER = "Idempotency-Key"
 _UNSAFE_METHODS = frozenset({"POST", "PATCH"})
 
 
+class _Untouched(requests.auth.AuthBase):
+    """Passed as ``auth=`` so neither ``session.auth`` nor ~/.netrc replaces the
+    ``Authorization`` header the client's credentials set."""
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        return r
+
+
+_UNTOUCHED = _Untouched()
+
+
 class Client:
     """A client for one REST API; every call goes through :meth:`request`.
 
     Args:
         base_url: API root, e.g. ``"https://api.example.com"``; paths are appended.
-        session: A caller's ``requests.Session`` (proxies, mTLS, gateway auth,
-            adapters). The client never changes it and never closes it. When
-            omitted the client creates and owns one.
+            ``http://`` is refused unless the host is loopback or ``allow_http``.
+        session: A caller's ``requests.Session`` (proxies, mTLS, gateway
+            headers, adapters). The client never changes it and never closes it.
+            When omitted the client creates and owns one. Its ``session.auth``
+            must be ``None`` when ``auth`` sets the ``Authorization`` header
+            (it would replace the client's credentials on every call).
         auth: A :class:`~mysdk.auth.base.TokenProvider` (OAuth2; tokens are
             cached and refreshed), a :class:`~mysdk.auth.base.Credentials`
             (e.g. :class:`~mysdk.auth.StaticToken`), or ``None``.
@@ -76,6 +95,9 @@ class Client:
             reauth and token fetch.
         sleep: Sleeps for retries, seconds; injectable for tests.
         monotonic: Monotonic clock for the retry budget, seconds; injectable.
+        allow_http: Allow an ``http://`` base_url on a host that is not
+            loopback (credentials then cross the network in clear; RFC 6750 §5.3
+            requires TLS).
 
     Raises:
         InvalidRequestError: An argument is malformed; the message names it.
@@ -100,12 +122,9 @@ class Client:
         on_event: EventHook | None = None,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
+        allow_http: bool = False,
     ) -> None:
-        if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
-            raise InvalidRequestError(f"base_url must be an http(s) URL, got {base_url!r}")
-        if "@" in base_url.split("/", 3)[2]:
-            # requests would turn user:password@ into Basic auth, replacing `auth`.
-            raise InvalidRequestError("base_url must not contain credentials (user:password@)")
+        check_base_url(base_url, allow_http=allow_http)
         try:
             self.timeout = resolve_timeout(timeout, DEFAULT_TIMEOUT)
         except ValueError as exc:
@@ -120,8 +139,8 @@ class Client:
                 "verify, cert and proxies configure a session the client creates; "
                 "set them on the session you pass instead"
             )
-        self._headers = {"Accept": "application/json", **(headers or {})}
-        self._default_key = _header(self._headers, _IDEMPOTENCY_HEADER)
+        self._headers = {"Accept": "application/json", **check_headers(headers, "headers")}
+        self._default_key = header_of(self._headers, _IDEMPOTENCY_HEADER)
         self.retry = retry_mod.NO_RETRY if retry is None else (retry or RetryPolicy())
         self.rate_limiter = rate_limiter
         self.idempotency_keys = idempotency_keys
@@ -129,6 +148,16 @@ class Client:
         self._sleep = sleep
         self._monotonic = monotonic
         self.auth = self._credentials(auth, token_cache, token_leeway)
+        # Keep session.auth and ~/.netrc from overwriting our Authorization header.
+        uses_authorization = self.auth is not None and (
+            str(getattr(self.auth, "header", "Authorization")).lower() == "authorization")
+        self._send_auth = _UNTOUCHED if uses_authorization else None
+        if uses_authorization and session is not None and session.auth is not None:
+            raise InvalidRequestError(
+                "session.auth is set and would replace the client's Authorization header on "
+                "every call; set session.auth = None on the session you pass (gateway "
+                "credentials can go in session.headers under their own header name), or "
+                "pass auth=None and let the session authenticate")
 
     def _credentials(
         self, auth: TokenProvider | Credentials | None, cache: TokenCache | None, leeway: float
@@ -167,8 +196,11 @@ class Client:
     ) -> requests.Response:
         """Send one call, with auth, reauth on 401, retries and error mapping.
 
-        Redirects are not followed, so credentials never reach another origin;
-        a 3xx response is returned as is.
+        Same-origin redirects are followed (at most 5 hops, RFC 9110 §15.4:
+        307/308 resend the method and body, 303 and a POST's 301/302 become a
+        GET), each hop with fresh credentials, a rate-limit permit and an
+        event. A redirect to another origin or from https to http is raised as
+        :class:`~mysdk.errors.RedirectError`, so credentials stay with the API.
 
         Args:
             method: HTTP method, e.g. ``"GET"`` (case-insensitive).
@@ -185,14 +217,16 @@ class Client:
                 one; ``False`` sends none. Default: the client's setting.
 
         Returns:
-            The ``requests.Response`` (status < 400).
+            The ``requests.Response``: a 2xx, or a 304 to a conditional request.
+            Its body has been read (within the call's deadline).
 
         Raises:
-            APIStatusError: A status >= 400, as its subclass (see :mod:`mysdk.errors`).
-            TransportError: No response (after any retries).
+            APIStatusError: Any other status, as its subclass (see :mod:`mysdk.errors`).
+            TransportError: No complete response (after any retries); its
+                ``outcome_unknown`` says whether the server may have acted.
             AuthError: A token could not be obtained.
             RateLimitTimeout: The client-side limiter would wait too long.
-            InvalidRequestError: Bad arguments.
+            InvalidRequestError: Bad arguments (method, path, headers, body).
         """
         call = self._new_call(method, path, params, json, data, headers, timeout, retry,
                               idempotency_key)
@@ -206,15 +240,45 @@ class Client:
                 exc.attempts = call.attempt
                 self._pause_or_raise(call, exc, self._transport_retryable(call, exc), None)
                 continue
-            if resp.status_code < 400:
+            except TokenRequestError as exc:  # a 5xx/429 at the token endpoint
+                exc.attempts = call.attempt
+                self._pause_or_raise(call, exc, exc.retryable, exc.retry_after)
+                continue
+            if resp.status_code < 300 or resp.status_code == 304:
                 return resp
-            error = error_from_response(resp, call.method, call.url, call.attempt, call.note)
+            error = error_from_response(resp, call.method, call.url, call.attempt, call.note,
+                                        body_truncated=call.truncated)
             retryable = self._status_retryable(call, error)
             self._pause_or_raise(call, error, retryable, error.retry_after)
 
     def _attempt(self, call: Call) -> requests.Response:
-        """One attempt: stamp auth, send, and on a 401 refresh and replay once."""
-        used = self.auth.apply(call.headers) if self.auth is not None else None
+        """One attempt: send (with reauth), then follow same-origin redirects."""
+        resp = self._exchange(call)
+        while resp.status_code in redirects.REDIRECT_STATUSES:
+            if call.hops >= redirects.MAX_REDIRECTS:
+                call.note = f"more than {redirects.MAX_REDIRECTS} redirects"
+                return resp
+            hop = redirects.next_hop(call.method, call.url, resp.status_code,
+                                     resp.headers.get("Location"))
+            if isinstance(hop, str):
+                call.note = hop
+                return resp
+            if hop.keep_body and not call.body.rewind():
+                call.note = f"redirect not followed: {call.body.reason}"
+                return resp
+            resp.close()
+            emit(self._on_event, Event(kind="redirect", method=call.method, path=call.path,
+                                       attempt=call.attempt, status=resp.status_code,
+                                       reason=urlsplit(hop.url).path))
+            call.follow(hop.method, hop.url, keep_body=hop.keep_body)
+            if self.rate_limiter is not None:
+                self._take_permit(call)  # a hop is a request like any other
+            resp = self._exchange(call)
+        return resp
+
+    def _exchange(self, call: Call) -> requests.Response:
+        """Stamp auth, send, and on a 401 refresh the token and replay once."""
+        used = self._stamp(call)
         resp = self._send(call)
         if resp.status_code != 401 or self.auth is None or call.reauthed:
             return resp
@@ -228,23 +292,50 @@ class Client:
                                    attempt=call.attempt, status=401, reason="401"))
         if self.rate_limiter is not None:
             self._take_permit(call)  # the replay is a request like any other
-        self.auth.apply(call.headers)
+        self._stamp(call)
         return self._send(call)
+
+    def _stamp(self, call: Call) -> object:
+        """Set the credentials on the call's headers; returns the handle used."""
+        if self.auth is None:
+            return None
+        try:
+            return self.auth.apply(call.headers)
+        except TransportError as exc:
+            # The token endpoint failed: the API request was not sent, and a token
+            # request is safe to repeat, so the call may be retried whatever its method.
+            exc.outcome_unknown = False
+            raise
 
     def _send(self, call: Call) -> requests.Response:
         started = time.perf_counter()
+        error: MySDKError | None = None
         try:
             resp = self._session.request(
                 call.method, call.url, params=call.params, data=call.body.data,
                 headers=call.headers, timeout=call.timeout, allow_redirects=False,
+                stream=True, auth=self._send_auth,
             )
+            call.truncated = read_body(
+                resp, deadline=call.deadline, clock=self._monotonic,
+                limit=None if resp.status_code < 300 else MAX_ERROR_BODY,
+                method=call.method, url=call.url)
         except requests.RequestException as exc:
             error = map_request_exception(exc, call.method, call.url)
+        except TransportError as exc:  # the body broke off or missed the deadline
+            error = exc
+        except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+            # http.client/urllib3 refusing a header value, method or URL; the text
+            # may quote a header value (a token), so only the type is kept.
+            error = InvalidRequestError(
+                f"cannot send {call.method} {safe_url(call.url)}: {type(exc).__name__}",
+                attempts=call.attempt)
+        if error is not None:  # raised outside the except blocks: no __context__
             if self._on_event is not None or logger.isEnabledFor(logging.INFO):
                 emit(self._on_event, Event(kind="error", method=call.method, path=call.path,
                                            attempt=call.attempt, reason=type(error).__name__,
                                            elapsed=time.perf_counter() - started))
-            raise error from exc
+            raise error
         if self._on_event is not None or logger.isEnabledFor(logging.DEBUG):
             emit(self._on_event, Event(kind="response", method=call.method, path=call.path,
                                        attempt=call.attempt, status=resp.status_code,
@@ -254,8 +345,8 @@ class Client:
     # -- retries ---------------------------------------------------------------
 
     def _transport_retryable(self, call: Call, exc: TransportError) -> bool:
-        if isinstance(exc, ConnectError):
-            return True  # never reached the server
+        if not exc.outcome_unknown:
+            return True  # no byte reached the server (or only the token endpoint failed)
         if isinstance(exc, ReadTimeoutError) and not call.policy.retry_read_timeouts:
             return False
         return call.replay_safe
@@ -302,14 +393,15 @@ class Client:
         headers: Mapping[str, str] | None, timeout: TimeoutArg | NotGiven,
         retry: RetryPolicy | NotGiven | None, idempotency_key: str | bool | NotGiven,
     ) -> Call:
-        method = method.upper()
+        method = check_method(method)
         url = build_url(self.base_url, path)
         body = Body(json=json, data=data)
-        merged = {**self._headers, **headers} if headers else dict(self._headers)
-        if body.content_type is not None and _header(merged, "Content-Type") is None:
+        merged = {**self._headers, **check_headers(headers, "headers")} if headers \
+            else dict(self._headers)
+        if body.content_type is not None and header_of(merged, "Content-Type") is None:
             merged["Content-Type"] = body.content_type
         # A key the caller set (per call or per client) is sent as it is.
-        key = (_header(headers, _IDEMPOTENCY_HEADER) if headers else None) or self._default_key
+        key = (header_of(headers, _IDEMPOTENCY_HEADER) if headers else None) or self._default_key
         if key is None:
             key = self._mint_key(method, idempotency_key)
             if key is not None:
@@ -324,7 +416,7 @@ class Client:
             body=body, headers=merged, timeout=call_timeout, policy=policy,
             replay_safe=retry_mod.is_replay_safe(method, has_idempotency_key=bool(key),
                                                  policy=policy),
-            started=self._monotonic(),
+            started=self._monotonic(), has_key=bool(key),
         )
 
     def _mint_key(self, method: str, given: str | bool | NotGiven) -> str | None:
@@ -369,15 +461,18 @@ class Client:
 
     @staticmethod
     def _decode(resp: requests.Response) -> Any:
-        if resp.status_code in (204, 205, 304) or not resp.content:
+        method = str(resp.request.method or "") if resp.request is not None else ""
+        if not 200 <= resp.status_code < 300:  # a 304: no JSON to return
+            raise error_from_response(resp, method, resp.url)
+        if resp.status_code in (204, 205) or not resp.content:
             return None
         try:
             return resp.json()
-        except ValueError as exc:
-            method = str(resp.request.method or "") if resp.request is not None else ""
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
             raise DecodeError(
                 f"expected JSON from {method} {safe_url(resp.url)} (HTTP {resp.status_code}, "
-                f"Content-Type {resp.headers.get('Content-Type', '-')!r}): {exc}",
+                f"Content-Type {resp.headers.get('Content-Type', '-')!r}): "
+                f"{type(exc).__name__}: {str(exc)[:200]}",
                 status_code=resp.status_code, content_type=resp.headers.get("Content-Type", ""),
                 method=method, url=resp.url,
             ) from exc
@@ -420,12 +515,6 @@ def _own_session(
     if proxies is not NOT_GIVEN and proxies:
         session.proxies.update(proxies)
     return session
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    """The value of header ``name``, whatever the case of its name (RFC 9110 §5.1)."""
-    name = name.lower()
-    return next((value for key, value in headers.items() if key.lower() == name), None)
 
 
 def _reason(error: Exception) -> str:

@@ -4,19 +4,15 @@ Every failure a call can meet is raised as a subclass of :class:`MySDKError`,
 chained (``raise ... from``) to the ``requests`` exception that caused it::
 
     MySDKError
-    ├── TransportError               no (complete) HTTP response was received
-    │   ├── ConnectError             never sent: DNS failure, connection refused, TLS
-    │   │   │                        certificate refused (outcome_unknown is False)
+    ├── TransportError               no (complete) HTTP response; see outcome_unknown
+    │   ├── ConnectError             never sent: DNS, refused, TLS certificate refused
     │   │   └── ConnectTimeoutError  requests.ConnectTimeout (also a RequestTimeoutError)
-    │   ├── ServerDisconnectedError  the connection broke after the request may have been
-    │   │                            sent (outcome_unknown is True)
+    │   ├── ServerDisconnectedError  the connection broke; the server may have acted
     │   └── RequestTimeoutError      requests.Timeout
     │       ├── ConnectTimeoutError
-    │       └── ReadTimeoutError     no answer in time, or the call's deadline passed
-    │                                while the body was read (outcome_unknown is True)
+    │       └── ReadTimeoutError     no answer in time, or the body missed the deadline
     ├── APIStatusError               an HTTP response with a status >= 300
-    │   ├── RedirectError            a 3xx that is not followed (other origin, https to
-    │   │                            http, more than 5 hops, or no usable Location)
+    │   ├── RedirectError            a 3xx not followed (other origin, https to http, > 5)
     │   ├── ClientError              any other 4xx
     │   │   ├── BadRequestError          400
     │   │   ├── UnauthorizedError        401 (also an AuthError)
@@ -87,7 +83,6 @@ __all__ = [
     "TransportError",
     "UnauthorizedError",
     "UnprocessableEntityError",
-    "safe_url",
 ]
 
 MAX_ERROR_BODY = 64 * 1024
@@ -423,7 +418,10 @@ STATUS_ERRORS: Mapping[int, type[APIStatusError]] = {
 
 
 def status_error_class(status_code: int) -> type[APIStatusError]:
-    """Return the error class for an HTTP status code (>= 300)."""
+    """Return the error class for an HTTP status code (>= 300).
+
+    3xx other than 304 Not Modified map to :class:`RedirectError`.
+    """
     cls = STATUS_ERRORS.get(status_code)
     if cls is not None:
         return cls
@@ -431,6 +429,8 @@ def status_error_class(status_code: int) -> type[APIStatusError]:
         return ClientError
     if status_code >= 500:
         return ServerError
+    if 300 <= status_code < 400 and status_code != 304:
+        return RedirectError
     return APIStatusError
 
 

@@ -21,6 +21,7 @@ EventKind: TypeAlias = Literal[
     "error",           # an attempt failed without a response (transport error)
     "retry",           # the client will sleep ``delay`` seconds and try again
     "reauth",          # a 401 made the client refresh its token and replay once
+    "redirect",        # a same-origin 3xx is followed (``reason`` is the next path)
     "token_fetched",   # a token request succeeded (``reason`` names the grant)
     "rate_limited",    # the client-side limiter made the call wait ``delay`` seconds
 ]
@@ -55,7 +56,8 @@ EventHook: TypeAlias = Callable[[Event], None]
 """A callable receiving each :class:`Event`; exceptions it raises propagate."""
 
 _LEVELS = {"response": logging.DEBUG, "error": logging.INFO, "retry": logging.INFO,
-           "reauth": logging.INFO, "token_fetched": logging.INFO, "rate_limited": logging.DEBUG}
+           "reauth": logging.INFO, "redirect": logging.INFO, "token_fetched": logging.INFO,
+           "rate_limited": logging.DEBUG}
 
 
 def emit(hook: EventHook | None, event: Event) -> None:

@@ -7,7 +7,8 @@ from typing import Any
 
 import requests
 
-from mysdk.errors import APIStatusError, safe_url, status_error_class
+from mysdk.errors import APIStatusError, RedirectError, safe_url, status_error_class
+from mysdk.redirects import resolve_location
 from mysdk.retry import parse_retry_after
 
 __all__ = ["error_from_response"]
@@ -17,7 +18,8 @@ _MAX_TEXT = 2000  # characters of a non-JSON error body kept on the error
 
 
 def error_from_response(
-    resp: requests.Response, method: str, url: str, attempts: int = 1, note: str = ""
+    resp: requests.Response, method: str, url: str, attempts: int = 1, note: str = "",
+    *, body_truncated: bool = False,
 ) -> APIStatusError:
     """Build the error for ``resp`` (status >= 300) without raising it.
 
@@ -27,6 +29,8 @@ def error_from_response(
         url: The request URL (userinfo is stripped by the error).
         attempts: Attempts the call made.
         note: Extra text for the message (e.g. why a 401 was not replayed).
+        body_truncated: The body was cut at :data:`mysdk.errors.MAX_ERROR_BODY`
+            bytes; JSON is then not parsed and the text is kept.
 
     Returns:
         An instance of the class :func:`mysdk.errors.status_error_class` picks,
@@ -35,7 +39,7 @@ def error_from_response(
     """
     status = resp.status_code
     url = safe_url(url)  # the message must not carry userinfo (a password)
-    body = _body(resp)
+    body = _body(resp, body_truncated)
     headers = dict(resp.headers)
     message = f"HTTP {status} {resp.reason or ''}".rstrip() + f" for {method} {url}"
     summary = _summary(body)
@@ -43,7 +47,7 @@ def error_from_response(
         message += f": {summary}"
     if note:
         message += f" ({note})"
-    return status_error_class(status)(
+    error = status_error_class(status)(
         message,
         status_code=status,
         headers=headers,
@@ -55,17 +59,25 @@ def error_from_response(
         attempts=attempts,
         response=resp,
     )
+    error.body_truncated = body_truncated
+    if isinstance(error, RedirectError):
+        target = resolve_location(url, resp.headers.get("Location"))
+        error.location = safe_url(target) if target else ""
+    return error
 
 
-def _body(resp: requests.Response) -> Any:
+def _body(resp: requests.Response, truncated: bool) -> Any:
     if not resp.content:
         return ""
-    if "json" in resp.headers.get("Content-Type", ""):
+    if not truncated and "json" in resp.headers.get("Content-Type", ""):
         try:
             return resp.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # malformed, or nested deeper than the stack
             pass
-    return resp.text[:_MAX_TEXT]
+    try:
+        return resp.text[:_MAX_TEXT]
+    except (LookupError, ValueError):  # an unknown charset in Content-Type
+        return resp.content[:_MAX_TEXT].decode("utf-8", "replace")
 
 
 def _summary(body: Any) -> str:

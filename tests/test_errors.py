@@ -8,6 +8,7 @@ import http.client
 import inspect
 import logging
 import pickle
+import ssl
 import re
 from collections.abc import Callable
 from typing import Any
@@ -100,16 +101,35 @@ def _new_connection_error() -> requests.ConnectionError:
     return requests.ConnectionError(MaxRetryError(None, "/things/1", reason))  # type: ignore[arg-type]
 
 
+def _refused() -> requests.ConnectionError:
+    return requests.ConnectionError(ConnectionRefusedError(111, "Connection refused"))
+
+
+def _cert_refused() -> requests.exceptions.SSLError:
+    return requests.exceptions.SSLError(ssl.SSLCertVerificationError(1, "verify failed"))
+
+
+def _proxy_unreachable() -> requests.exceptions.ProxyError:
+    reason = NewConnectionError(None, "Failed to establish a new connection")  # type: ignore[arg-type]
+    return requests.exceptions.ProxyError(MaxRetryError(None, "/", reason))  # type: ignore[arg-type]
+
+
+# Only a failure that proves no byte was sent maps to ConnectError; a bare
+# ConnectionError, SSLError or ProxyError proves nothing (outcome unknown).
 TRANSPORT_CASES: list[tuple[Callable[[], Exception], type[MySDKError], tuple[type, ...]]] = [
-    (lambda: requests.ConnectionError("refused"), ConnectError, (TransportError,)),
+    (lambda: requests.ConnectionError("refused"), ServerDisconnectedError, (TransportError,)),
+    (_refused, ConnectError, (TransportError,)),
     (_new_connection_error, ConnectError, (TransportError,)),
+    (_cert_refused, ConnectError, (TransportError,)),
+    (_proxy_unreachable, ConnectError, (TransportError,)),
     (lambda: requests.ConnectTimeout("slow connect"), ConnectTimeoutError,
      (ConnectError, RequestTimeoutError, TransportError)),
     (lambda: requests.ReadTimeout("slow read"), ReadTimeoutError,
      (RequestTimeoutError, TransportError)),
     (lambda: requests.Timeout("slow"), RequestTimeoutError, (TransportError,)),
-    (lambda: requests.exceptions.SSLError("bad cert"), ConnectError, (TransportError,)),
-    (lambda: requests.exceptions.ProxyError("proxy down"), ConnectError, (TransportError,)),
+    (lambda: requests.exceptions.SSLError("bad record"), ServerDisconnectedError, (TransportError,)),
+    (lambda: requests.exceptions.ProxyError("proxy down"), ServerDisconnectedError,
+     (TransportError,)),
     (lambda: requests.exceptions.ChunkedEncodingError("torn"), TransportError, ()),
     (lambda: requests.exceptions.ContentDecodingError("gzip"), TransportError, ()),
     (lambda: requests.exceptions.TooManyRedirects("loop"), TransportError, ()),
@@ -134,8 +154,13 @@ def test_requests_exception_maps_and_chains(
     assert type(err) is expected
     for cls in also:
         assert isinstance(err, cls)
-    assert err.__cause__ is original
+    # Chained to a copy of the same class whose text holds no URL or header value,
+    # and nothing else in the chain (no __context__ carrying the original).
+    assert type(err.__cause__) is type(original)
+    assert str(original) not in str(err.__cause__)
+    assert err.__context__ is None
     if isinstance(err, TransportError):
+        assert err.outcome_unknown is (expected not in (ConnectError, ConnectTimeoutError))
         assert err.method == "GET"
         assert err.url == f"{BASE}/things/1"
         assert not isinstance(err, ServerDisconnectedError) or expected is ServerDisconnectedError
@@ -260,6 +285,7 @@ _SAMPLES: dict[str, Any] = {
     "token_url": "https://auth.example.com/token",
     "wait": 2.5,
     "response": None,
+    "outcome_unknown": True,
 }
 
 

@@ -141,7 +141,7 @@ def test_exhausted_transport_retries_raise_the_last_error(
     fake: FakeTime, rs: responses.RequestsMock
 ) -> None:
     for _ in range(3):
-        rs.get(f"{BASE}/x", body=requests.ConnectionError("refused"))
+        rs.get(f"{BASE}/x", body=requests.ConnectionError(ConnectionRefusedError("refused")))
     with pytest.raises(ConnectError) as info:
         _client(fake, RetryPolicy(max_attempts=3, base_delay=0.1)).get("/x")
     assert info.value.attempts == 3

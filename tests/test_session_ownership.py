@@ -57,7 +57,6 @@ def _caller_session(seen: list[str], tmp_path: Path) -> TrackingSession:
         (tmp_path / name).write_text("dummy\n")
     session = TrackingSession()
     session.headers["X-Gateway"] = "gw-1"
-    session.auth = GatewayAuth()
     session.hooks["response"].append(lambda r, *a, **k: seen.append(r.request.url))
     session.mount("https://", TrackingAdapter(max_retries=Retry(total=0, read=False)))
     session.mount("http://", TrackingAdapter(pool_maxsize=2))
@@ -246,7 +245,9 @@ def test_token_requests_use_the_callers_session_settings(tmp_path: Path) -> None
         assert token_call.request.req_kwargs["verify"] == session.verify
         assert token_call.request.req_kwargs["cert"] == session.cert
         assert token_call.request.req_kwargs["proxies"]["https"] == "http://proxy.internal:3128"
-        assert token_call.request.headers["X-Gateway"] == "gw-1"
+        # The gateway header is for the API: it does not go to the token endpoint.
+        assert "X-Gateway" not in token_call.request.headers
+        assert rs.calls[1].request.headers["X-Gateway"] == "gw-1"
     assert seen == [TOKEN_URL, f"{BASE}/x"]
     session.close()
 
@@ -276,3 +277,44 @@ def test_token_requests_bypass_the_api_request_path(monkeypatch: pytest.MonkeyPa
     assert entered == ["/x"]
     assert sleeps == []
     session.close()
+
+
+# --- session.auth and ~/.netrc never replace the client's credentials -----------------
+
+
+def test_session_auth_with_client_credentials_is_refused_with_advice() -> None:
+    session = requests.Session()
+    session.auth = GatewayAuth()
+    with pytest.raises(mysdk.InvalidRequestError, match=r"session\.auth = None"):
+        Client(base_url=BASE, session=session, auth=mysdk.StaticToken("T"))
+    provider = mysdk.ClientCredentials(token_url=TOKEN_URL, client_id="cid", client_secret="s")
+    with pytest.raises(mysdk.InvalidRequestError, match="Authorization"):
+        Client(base_url=BASE, session=session, auth=provider)
+    assert isinstance(session.auth, GatewayAuth)  # left as it was
+    session.close()
+
+
+def test_session_auth_applies_when_the_client_sends_no_authorization() -> None:
+    session = requests.Session()
+    session.auth = GatewayAuth()
+    for auth in (None, mysdk.APIKey("k-1")):
+        client = Client(base_url=BASE, session=session, auth=auth, retry=None)
+        with responses.RequestsMock(assert_all_requests_are_fired=True) as rs:
+            rs.get(f"{BASE}/x", json={}, match=[matchers.header_matcher(
+                {"X-Gateway-Auth": "gw"})])
+            client.get("/x")
+    session.close()
+
+
+def test_a_netrc_entry_never_replaces_the_bearer_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine api.example.com login user password netrc-secret\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    client = Client(base_url=BASE, auth=mysdk.StaticToken("T1"), retry=None)
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as rs:
+        rs.get(f"{BASE}/x", json={}, match=[matchers.header_matcher(
+            {"Authorization": "Bearer T1"})])
+        client.get("/x")
