@@ -246,8 +246,8 @@ class Client:
                 continue
             if resp.status_code < 300 or resp.status_code == 304:
                 return resp
-            error = error_from_response(resp, call.method, call.url, call.attempt, call.note,
-                                        body_truncated=call.truncated)
+            error = error_from_response(resp, call.method, resp.url or call.url, call.attempt,
+                                        call.note, body_truncated=call.truncated)
             retryable = self._status_retryable(call, error)
             self._pause_or_raise(call, error, retryable, error.retry_after)
 

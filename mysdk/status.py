@@ -15,6 +15,7 @@ __all__ = ["error_from_response"]
 
 _REQUEST_ID_HEADERS = ("X-Request-Id", "Request-Id", "X-Correlation-Id")
 _MAX_TEXT = 2000  # characters of a non-JSON error body kept on the error
+_MAX_DEPTH = 32  # nesting levels of a JSON error body kept parsed; deeper is kept as text
 
 
 def error_from_response(
@@ -71,13 +72,27 @@ def _body(resp: requests.Response, truncated: bool) -> Any:
         return ""
     if not truncated and "json" in resp.headers.get("Content-Type", ""):
         try:
-            return resp.json()
+            parsed = resp.json()
         except (ValueError, RecursionError):  # malformed, or nested deeper than the stack
-            pass
+            parsed = None
+        if parsed is not None and _shallow(parsed):
+            return parsed
     try:
         return resp.text[:_MAX_TEXT]
     except (LookupError, ValueError):  # an unknown charset in Content-Type
         return resp.content[:_MAX_TEXT].decode("utf-8", "replace")
+
+
+def _shallow(value: Any) -> bool:
+    """True when ``value`` nests at most :data:`_MAX_DEPTH` levels (an error must
+    pickle and print without hitting the recursion limit)."""
+    level: list[Any] = [value]
+    for _ in range(_MAX_DEPTH):
+        level = [child for item in level if isinstance(item, (dict, list))
+                 for child in (item.values() if isinstance(item, dict) else item)]
+        if not level:
+            return True
+    return False
 
 
 def _summary(body: Any) -> str:

@@ -8,8 +8,8 @@ import http.client
 import inspect
 import logging
 import pickle
-import ssl
 import re
+import ssl
 from collections.abc import Callable
 from typing import Any
 
@@ -127,7 +127,8 @@ TRANSPORT_CASES: list[tuple[Callable[[], Exception], type[MySDKError], tuple[typ
     (lambda: requests.ReadTimeout("slow read"), ReadTimeoutError,
      (RequestTimeoutError, TransportError)),
     (lambda: requests.Timeout("slow"), RequestTimeoutError, (TransportError,)),
-    (lambda: requests.exceptions.SSLError("bad record"), ServerDisconnectedError, (TransportError,)),
+    (lambda: requests.exceptions.SSLError("bad record"), ServerDisconnectedError,
+     (TransportError,)),
     (lambda: requests.exceptions.ProxyError("proxy down"), ServerDisconnectedError,
      (TransportError,)),
     (lambda: requests.exceptions.ChunkedEncodingError("torn"), TransportError, ()),
@@ -240,7 +241,7 @@ def test_status_error_attributes_from_json_response() -> None:
     assert err.status_code == 429
     assert err.body == {"message": "slow down", "limit": 10}
     assert err.method == "GET"
-    assert err.url == "https://api.example.com/api/v1/cars/9"
+    assert err.url == "https://api.example.com/api/v1/cars/9?q=1"
     assert err.request_id == "req-42"
     assert err.retry_after == 7.0
     assert err.headers["X-Request-Id"] == "req-42"

@@ -158,9 +158,11 @@ def test_each_hop_takes_a_permit_and_fresh_credentials(rs: responses.RequestsMoc
     rs.post("https://auth.example.com/token", json={"access_token": "A1", "expires_in": 3600})
     rs.get(f"{BASE}/a", status=307, headers={"Location": "/b"},
            match=[matchers.header_matcher({"Authorization": "Bearer A1"})])
-    rs.get(f"{BASE}/b", status=401, match=[matchers.header_matcher({"Authorization": "Bearer A1"})])
+    rs.get(f"{BASE}/b", status=401,
+           match=[matchers.header_matcher({"Authorization": "Bearer A1"})])
     rs.post("https://auth.example.com/token", json={"access_token": "A2", "expires_in": 3600})
-    rs.get(f"{BASE}/b", json={"v": 2}, match=[matchers.header_matcher({"Authorization": "Bearer A2"})])
+    rs.get(f"{BASE}/b", json={"v": 2},
+           match=[matchers.header_matcher({"Authorization": "Bearer A2"})])
     permits: list[float] = []
     bucket = TokenBucket(1000, burst=10, clock=lambda: 0.0, sleep=permits.append)
     original = bucket.acquire
