@@ -163,7 +163,7 @@ def self_signed(tmp_path: Path) -> Iterator[HostileServer]:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     server = HostileServer(lambda conn, req: respond(conn, 201, b"{}"))
-    server._sock = context.wrap_socket(server._sock, server_side=True)  # noqa: SLF001
+    server._sock = context.wrap_socket(server._sock, server_side=True)
     yield server
     server.stop()
 
