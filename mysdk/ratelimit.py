@@ -8,6 +8,9 @@ nobody sleeps while holding the lock, and in any window of ``W`` seconds at
 most ``rate * W + burst`` permits are handed out.
 
 All durations are in seconds.
+
+Fork-safe: a child forked while a parent thread held a bucket's lock gets a
+fresh lock (:mod:`mysdk._forksafe`); each process then has its own bucket.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from mysdk import _forksafe
 from mysdk.errors import RateLimitTimeout
 
 __all__ = ["MAX_PAUSE_SECONDS", "RateLimiter", "TokenBucket"]
@@ -32,6 +36,10 @@ def _check_max_wait(max_wait: float | None) -> None:
 
 class TokenBucket:
     """Token-bucket limiter, safe to share between threads.
+
+    After ``os.fork()`` the child keeps the bucket's level but gets a fresh
+    lock, so a lock held by a parent thread never blocks the child. Parent and
+    child then limit independently (each allows ``rate``).
 
     Args:
         rate: Permits added per second; finite and > 0.
@@ -68,6 +76,12 @@ class TokenBucket:
         self._level = float(burst)  # permits in the bucket at time _stamp; < 0 = reserved
         self._stamp = clock()
         self._paused_until = -math.inf
+        _forksafe.register(self)
+
+    def _after_fork_in_child(self) -> None:
+        # A parent thread may have held the lock at fork time; it would stay
+        # held in the child forever. The counters are plain floats: kept.
+        self._lock = threading.Lock()
 
     @classmethod
     def per_interval(

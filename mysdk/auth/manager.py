@@ -12,11 +12,21 @@ most one token request is in flight:
 
 After a 401 the token that was used is invalidated only if the cache still
 holds it, so a 401 on an old token never throws away a newer one.
+
+Threads that joined a fetch which failed each raise an error object of their
+own, chained to the leader's (``raise own from leader_error``), so no two
+threads ever share, mutate or grow one exception's traceback.
+
+After ``os.fork()`` the child starts with no fetch in flight and a fresh guard
+(:mod:`mysdk._forksafe`): a fetch a parent thread was running is not the child's
+to wait for.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
+import math
 import random
 import threading
 import time
@@ -25,8 +35,9 @@ from urllib.parse import urlsplit
 
 import requests
 
+from mysdk import _forksafe
 from mysdk.auth.base import TokenProvider
-from mysdk.errors import AuthError, TokenRequestError, TransportError
+from mysdk.errors import AuthError, MySDKError, TokenRequestError, TransportError
 from mysdk.events import Event, EventHook, emit
 from mysdk.tokens.cache import TokenCache
 from mysdk.tokens.token import Token
@@ -34,6 +45,12 @@ from mysdk.tokens.token import Token
 __all__ = ["TokenManager"]
 
 logger = logging.getLogger("mysdk.auth")
+
+CACHE_OPS_PER_REFRESH = 5
+"""Cache operations one refresh may make: lock, get, delete, set, unlock."""
+
+DEFAULT_CACHE_OP_SECONDS = 2.0
+"""Seconds allowed per cache operation when the cache states no ``op_timeout``."""
 
 
 class _Flight:
@@ -45,12 +62,50 @@ class _Flight:
         self.error: BaseException | None = None
 
     def wait(self, timeout: float) -> Token:
+        """Wait for the leader's token.
+
+        Args:
+            timeout: Seconds to wait for the leader to finish.
+
+        Returns:
+            The token the leader fetched.
+
+        Raises:
+            AuthError: The leader did not finish within ``timeout`` seconds,
+                or it failed with an error that is not a ``MySDKError``.
+            MySDKError: A copy of the leader's error (same class, same
+                attributes), raised from the leader's error.
+        """
         if not self.done.wait(timeout):
             raise AuthError(f"gave up waiting {timeout:g} s for another thread's token request")
         if self.error is not None:
-            raise self.error
+            raise _own_error(self.error) from self.error
         assert self.token is not None
         return self.token
+
+
+def _own_error(leader_error: BaseException) -> BaseException:
+    """A new error for one waiter of a failed fetch, to be raised from ``leader_error``.
+
+    A :class:`~mysdk.errors.MySDKError` is copied (same class and attributes;
+    dicts, lists and sets among them copied too), so each thread's retry loop
+    and traceback touch only its own object. Anything else becomes an
+    :class:`~mysdk.errors.AuthError` naming the leader error's type.
+    """
+    if isinstance(leader_error, MySDKError):
+        try:
+            own = copy.copy(leader_error)  # MySDKError.__reduce__: same class, same attributes
+        except Exception:  # an odd subclass that cannot be copied: a generic error instead
+            logger.debug("cannot copy %s for a waiter", type(leader_error).__name__)
+        else:
+            own.__dict__.update({
+                name: copy.copy(value) for name, value in leader_error.__dict__.items()
+                if isinstance(value, (dict, list, set))
+            })
+            if "response" in leader_error.__dict__:  # __reduce__ drops a live response
+                own.__dict__["response"] = leader_error.__dict__["response"]
+            return own
+    return AuthError(f"another thread's token request failed ({type(leader_error).__name__})")
 
 
 class TokenManager:
@@ -69,11 +124,23 @@ class TokenManager:
             proactive refresh (tokens are replaced at expiry or on a 401).
         jitter: Fraction (0 to 1) by which the leeway is randomly shortened per
             token, so a fleet does not refresh in lockstep.
-        lock_timeout: Seconds to wait for the cache lock; a thread waiting for
-            another thread's fetch waits this plus the token request's timeout.
+        lock_timeout: Seconds to wait for the cache lock.
         on_event: Receives a ``token_fetched`` :class:`~mysdk.events.Event`.
         clock: Wall clock in epoch seconds (tokens persist across processes).
         random: Source of uniform floats in [0, 1) for the jitter.
+
+    How long one refresh may take, in seconds: the lock wait (at most
+    ``lock_timeout``), plus the token request (the sum of ``timeout``'s parts;
+    300 when unbounded), plus what the cache adds on top of its lock wait: at
+    most :data:`CACHE_OPS_PER_REFRESH` operations of the cache's ``op_timeout``
+    seconds each (:class:`~mysdk.tokens.redis.RedisTokenCache` states one, 2 s
+    by default, and skips itself for a cooldown once it failed;
+    :data:`DEFAULT_CACHE_OP_SECONDS` is assumed for a cache that states
+    none). A thread that joined another thread's fetch waits that long before
+    it raises :class:`~mysdk.errors.AuthError`.
+
+    Fork-safe: in a child forked while a parent thread was fetching, the first
+    call fetches anew instead of waiting for a fetch that does not exist there.
 
     Raises:
         ValueError: ``leeway`` is negative or ``jitter`` outside [0, 1].
@@ -105,8 +172,12 @@ class TokenManager:
         self._leeway = leeway
         self._jitter = jitter
         self._lock_timeout = lock_timeout
-        # A follower waits for the leader's lock wait plus its token request.
-        self._flight_timeout = lock_timeout + _request_seconds(timeout)
+        # A follower waits for the leader's lock wait, its cache operations
+        # and its token request.
+        self._flight_timeout = (
+            lock_timeout + CACHE_OPS_PER_REFRESH * _cache_op_seconds(cache)
+            + _request_seconds(timeout)
+        )
         self._on_event = on_event
         self._clock = clock
         self._random = random
@@ -114,6 +185,13 @@ class TokenManager:
         self._flight: _Flight | None = None
         self._current: Token | None = None  # this process's last known token
         self._token_path = urlsplit(getattr(provider, "token_url", "")).path
+        _forksafe.register(self)
+
+    def _after_fork_in_child(self) -> None:
+        # A parent thread's fetch (and the guard it may have held) does not
+        # exist in the child: the child's next call leads a fetch of its own.
+        self._guard = threading.Lock()
+        self._flight = None
 
     # -- Credentials -----------------------------------------------------------
 
@@ -236,6 +314,14 @@ def _request_seconds(timeout: object) -> float:
     for part in parts:
         total += float(part) if isinstance(part, (int, float)) else 150.0
     return total
+
+
+def _cache_op_seconds(cache: TokenCache) -> float:
+    """The most seconds one operation of ``cache`` takes, as the cache states it."""
+    stated = getattr(cache, "op_timeout", None)
+    if isinstance(stated, (int, float)) and math.isfinite(stated) and stated >= 0:
+        return float(stated)
+    return DEFAULT_CACHE_OP_SECONDS
 
 
 def _usable(token: Token, stale: Token | None, now: float) -> bool:

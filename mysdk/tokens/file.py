@@ -28,7 +28,7 @@ except ImportError as exc:
 from mysdk.tokens.cache import KeyedLocks, retain_until
 from mysdk.tokens.token import Token
 
-__all__ = ["FileTokenCache"]
+__all__ = ["STALE_TEMP_SECONDS", "FileTokenCache"]
 
 logger = logging.getLogger("mysdk.tokens")
 
@@ -37,6 +37,19 @@ logger = logging.getLogger("mysdk.tokens")
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}")
 _MAX_FILE_BYTES = 64 * 1024  # a token file is < 10 KiB; larger means corrupt
 _POSIX = hasattr(os, "geteuid")  # POSIX modes and owners mean nothing on Windows
+# What tempfile.mkstemp(prefix=".<file name>.", suffix=".tmp") creates: a dot, the
+# key's file name, a dot, eight characters of tempfile's alphabet, ".tmp".
+_TEMP_NAME = re.compile(r"\.(?P<name>[A-Za-z0-9_-][A-Za-z0-9._-]{0,127})\.[a-z0-9_]{8}\.tmp")
+
+STALE_TEMP_SECONDS = 60.0
+"""Age in seconds (by modification time) past which a temporary file is stale.
+
+A writer creates ``.<key>.XXXXXXXX.tmp``, writes, fsyncs and renames it over
+the token file within milliseconds; one killed in between (SIGKILL, power loss)
+leaves it behind, holding a whole token with its refresh token. Every
+:meth:`FileTokenCache.set` removes the temporary files in the directory older
+than this; a younger one may be a live writer's and is left alone.
+"""
 
 
 class FileTokenCache:
@@ -50,6 +63,10 @@ class FileTokenCache:
     on POSIX), so it excludes this process's other threads and other processes.
     ``delete(only_if=...)`` compares and unlinks under a lock of this instance;
     across processes it relies on callers holding :meth:`lock` while refreshing.
+
+    No secret is left behind by a writer killed mid-write: :meth:`set` removes
+    temporary files older than :data:`STALE_TEMP_SECONDS` (60 s), and
+    :meth:`delete` removes every temporary file of its key, whatever its age.
 
     Args:
         directory: Where the files live; default
@@ -97,7 +114,9 @@ class FileTokenCache:
         """Store ``token`` under ``key`` atomically, in a file of mode 0600.
 
         A failed write (disk full, say) is logged at WARNING, not raised: the
-        caller already holds the token.
+        caller already holds the token. Temporary files of any key older than
+        :data:`STALE_TEMP_SECONDS` (left by writers that were killed) are
+        removed first.
         """
         path = self._path(key)
         data = token.to_json().encode()
@@ -105,6 +124,7 @@ class FileTokenCache:
         with self._write_guard:
             try:
                 self._ensure_directory()
+                self._remove_temp_files(older_than=STALE_TEMP_SECONDS)
                 self._write_atomic(path, data)
             except OSError as exc:
                 logger.warning("cannot write token file %s (%s)", path, _describe(exc))
@@ -112,14 +132,19 @@ class FileTokenCache:
     def delete(self, key: str, *, only_if: Token | None = None) -> bool:
         """Remove the file for ``key`` (only if it still holds ``only_if``, when given).
 
+        Every temporary file of ``key``, whatever its age, goes with it (also
+        when there was no entry); when ``only_if`` does not match, nothing is
+        touched.
+
         Returns:
-            True when a file was removed. Errors are logged, never raised.
+            True when the token file was removed. Errors are logged, never raised.
         """
         path = self._path(key)
         self._reset_locks()
         with self._write_guard:
             if only_if is not None and self._read(path) != only_if:
                 return False
+            self._remove_temp_files(name=path.stem)
             try:
                 path.unlink()
             except FileNotFoundError:
@@ -236,6 +261,40 @@ class FileTokenCache:
         except ValueError as exc:  # messages name what is wrong, never the contents
             logger.warning("ignoring corrupt token file %s (%s)", path, exc)
         return None
+
+    def _remove_temp_files(self, *, older_than: float = 0.0, name: str | None = None) -> None:
+        """Unlink temporary files of interrupted writes; never raises.
+
+        Args:
+            older_than: Only files last modified more than this many seconds
+                ago; 0 removes them whatever their age.
+            name: Only the files of this token file name (a key's); None for
+                every key's.
+        """
+        cutoff = time.time() - older_than
+        try:
+            with os.scandir(self._directory) as scan:
+                entries = list(scan)
+        except OSError as exc:
+            logger.warning("cannot list token cache directory %s (%s)", self._directory,
+                           _describe(exc))
+            return
+        for entry in entries:
+            match = _TEMP_NAME.fullmatch(entry.name)
+            if match is None or (name is not None and match["name"] != name):
+                continue
+            try:
+                st = entry.stat(follow_symlinks=False)
+                if not stat.S_ISREG(st.st_mode) or (older_than and st.st_mtime > cutoff):
+                    continue
+                os.unlink(entry.path)
+            except FileNotFoundError:
+                continue  # renamed by its writer, or removed by another cleaner
+            except OSError as exc:
+                logger.warning("cannot remove temporary token file %s (%s)", entry.path,
+                               _describe(exc))
+                continue
+            logger.info("removed temporary token file %s", entry.path)
 
     def _write_atomic(self, path: Path, data: bytes) -> None:
         # mkstemp creates the file O_EXCL with mode 0600 in the same directory,

@@ -9,6 +9,7 @@ from contextlib import AbstractContextManager
 
 from cachetools import TLRUCache
 
+from mysdk import _forksafe
 from mysdk.tokens.cache import KeyedLocks, retain_until
 from mysdk.tokens.token import Token
 
@@ -18,18 +19,41 @@ __all__ = ["MemoryTokenCache"]
 class MemoryTokenCache:
     """A thread-safe token cache for one process (the default).
 
+    Fork-safe: a child forked while a parent thread held the cache's lock or a
+    key's :meth:`lock` gets fresh locks; when the cache's lock was held, an
+    update may have been cut in half, so the child starts with an empty cache
+    (it fetches its tokens again).
+
     Args:
         maxsize: Most entries kept (one per identity); least recently used go first.
         timer: Wall clock in epoch seconds; injectable for tests.
+
+    Raises:
+        ValueError: ``maxsize`` is below 1.
     """
+
+    op_timeout: float = 0.0
+    """Seconds one operation may take besides a lock wait: none, it is in memory."""
 
     def __init__(self, maxsize: int = 256, *, timer: Callable[[], float] = time.time) -> None:
         if maxsize < 1:
             raise ValueError(f"MemoryTokenCache.maxsize must be >= 1, got {maxsize}")
-        self._cache: TLRUCache[str, Token] = TLRUCache(
-            maxsize=maxsize, ttu=_time_to_use, timer=timer
-        )
+        self._timer = timer
+        self._cache: TLRUCache[str, Token] = self._new_cache(maxsize)
         self._lock = threading.Lock()  # cachetools caches are not thread-safe
+        self._locks = KeyedLocks()
+        _forksafe.register(self)
+
+    def _new_cache(self, maxsize: int) -> TLRUCache[str, Token]:
+        return TLRUCache(maxsize=maxsize, ttu=_time_to_use, timer=self._timer)
+
+    def _after_fork_in_child(self) -> None:
+        # Locks held by parent threads would stay held here forever. A parent
+        # thread inside the cache's lock may have left the cachetools structure
+        # half-updated: then start empty rather than trust it.
+        if self._lock.locked():
+            self._cache = self._new_cache(int(self._cache.maxsize))
+        self._lock = threading.Lock()
         self._locks = KeyedLocks()
 
     def get(self, key: str) -> Token | None:
