@@ -21,14 +21,15 @@ class Call:
     ``attempt``, ``reauthed`` and ``note`` change as the call proceeds.
     """
 
-    __slots__ = ("attempt", "body", "deadline", "has_key", "headers", "hops", "method", "note",
-                 "params", "policy", "reauthed", "replay_safe", "started", "timeout",
-                 "truncated", "url")
+    __slots__ = ("_operation", "attempt", "auth", "body", "deadline", "has_key", "headers",
+                 "hops", "marked", "method", "note", "params", "policy", "reauthed",
+                 "replay_safe", "send_auth", "started", "stream", "timeout", "truncated", "url")
 
     def __init__(
         self, *, method: str, url: str, params: Mapping[str, Any] | None,
         body: Body, headers: dict[str, str], timeout: Any, policy: RetryPolicy,
-        replay_safe: bool, started: float, has_key: bool = False,
+        replay_safe: bool, started: float, has_key: bool = False, auth: Any = None,
+        send_auth: Any = None, operation: str | None = None,
     ) -> None:
         self.method = method
         self.url = url
@@ -43,6 +44,11 @@ class Call:
         budget = policy.total_budget
         self.deadline = None if budget is None else started + budget
         self.has_key = has_key
+        self.auth = auth  # the Credentials stamped on each attempt, or None
+        self.send_auth = send_auth  # requests' auth= (keeps session.auth/netrc off)
+        self._operation = operation
+        self.stream = False  # a 2xx body is left unread for the caller to stream
+        self.marked = False  # a middleware marked the last response retryable
         self.hops = 0  # redirects followed
         self.truncated = False  # the last response's body was cut at MAX_ERROR_BODY
         self.attempt = 0
@@ -62,6 +68,11 @@ class Call:
             self.method = method
             self.replay_safe = is_replay_safe(method, has_idempotency_key=self.has_key,
                                               policy=self.policy)
+
+    @property
+    def operation(self) -> str:
+        """The operation's name: the declared one, else ``"METHOD /path"``."""
+        return self._operation or f"{self.method} {self.path}"
 
     @property
     def path(self) -> str:

@@ -12,6 +12,7 @@ chained (``raise ... from``) to the ``requests`` exception that caused it::
     │       ├── ConnectTimeoutError
     │       └── ReadTimeoutError     no answer in time, or the body missed the deadline
     ├── APIStatusError               an HTTP response with a status >= 300
+    │   ├── APIResponseError         a 2xx whose body reports a failure (response_check)
     │   ├── RedirectError            a 3xx not followed (other origin, https to http, > 5)
     │   ├── ClientError              any other 4xx
     │   │   ├── BadRequestError          400
@@ -60,6 +61,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 __all__ = [
+    "APIResponseError",
     "APIStatusError",
     "AuthError",
     "BadRequestError",
@@ -118,6 +120,9 @@ class MySDKError(Exception):
         state = {k: v for k, v in self.__dict__.items() if k != "response"}
         if "response" in self.__dict__:
             state["response"] = None
+        brand = type(self).__dict__.get("_mysdk_brand")
+        if brand is not None:  # a class made by mysdk.brand: rebuilt there, by its parts
+            return (_rebuild_branded, (*brand, state))
         return (_rebuild, (type(self), state))
 
     def __str__(self) -> str:
@@ -134,6 +139,14 @@ def _rebuild(cls: type[MySDKError], state: dict[str, Any]) -> MySDKError:
     Exception.__init__(err, state.get("message", ""))
     err.__dict__.update(state)
     return err
+
+
+def _rebuild_branded(
+    base: type[MySDKError], root: type[MySDKError], state: dict[str, Any]
+) -> MySDKError:
+    from mysdk.brand import branded_class
+
+    return _rebuild(branded_class(base, root), state)
 
 
 class TransportError(MySDKError):
@@ -212,7 +225,14 @@ class APIStatusError(MySDKError):
         method: HTTP method of the request.
         url: Request URL without userinfo.
         request_id: Value of the ``X-Request-Id`` (or ``Request-Id``) response
-            header, or ``None``.
+            header, else the request id of the body's error envelope (see
+            :class:`mysdk.ErrorEnvelope`), or ``None``.
+        code: The API's own error code from the body's error envelope (e.g.
+            ``"item_not_found"``), or ``None``.
+        details: Further detail from the error envelope (any JSON value), or ``None``.
+        server_timing: Server-reported durations in milliseconds by metric name,
+            from ``Server-Timing`` (W3C Server Timing) and ``X-API-Time``; empty
+            when the server sent neither.
         retry_after: Seconds the server asked to wait (``Retry-After``,
             RFC 9110 §10.2.3), or ``None``.
         response: The ``requests.Response`` of the last attempt (``None`` after
@@ -223,6 +243,9 @@ class APIStatusError(MySDKError):
     """
 
     body_truncated: bool = False
+    code: str | None = None
+    details: Any = None
+    server_timing: Mapping[str, float] = {}  # shared empty default, never mutated
 
     def __init__(
         self,
@@ -253,6 +276,14 @@ class APIStatusError(MySDKError):
             f"{type(self).__name__}(status_code={self.status_code}, method={self.method!r}, "
             f"url={self.url!r}, request_id={self.request_id!r})"
         )
+
+
+class APIResponseError(APIStatusError):
+    """A 2xx response whose body says the call failed (e.g. ``{"ok": false}``).
+
+    Raised when the client's ``response_check`` finds an error in a success
+    body; ``code``, ``message`` and ``request_id`` come from what it found.
+    """
 
 
 class RedirectError(APIStatusError):

@@ -40,6 +40,10 @@ class Event(NamedTuple):
         delay: Seconds the client will sleep (``retry``, ``rate_limited``), else ``None``.
         reason: Short machine-friendly reason, e.g. ``"status 503"``,
             ``"ConnectError"``, ``"client_credentials"``, ``"refresh_token"``.
+        operation: The operation's name (``"cats.get"``, or ``"GET /path"``).
+        request_id: The response's request id header, or None.
+        server_time: Milliseconds the server reports for the request
+            (``Server-Timing`` total/first ``dur``, or ``X-API-Time``), or None.
     """
 
     kind: EventKind
@@ -50,6 +54,9 @@ class Event(NamedTuple):
     elapsed: float | None = None
     delay: float | None = None
     reason: str = ""
+    operation: str = ""
+    request_id: str | None = None
+    server_time: float | None = None
 
 
 EventHook: TypeAlias = Callable[[Event], None]
@@ -60,11 +67,12 @@ _LEVELS = {"response": logging.DEBUG, "error": logging.INFO, "retry": logging.IN
            "rate_limited": logging.DEBUG}
 
 
-def emit(hook: EventHook | None, event: Event) -> None:
-    """Send ``event`` to ``hook`` (if any) and to the ``mysdk`` logger."""
+def emit(hook: EventHook | None, event: Event, log: logging.Logger = logger) -> None:
+    """Send ``event`` to ``hook`` (if any) and to ``log`` (the ``mysdk`` logger,
+    or an SDK's own, see :class:`mysdk.Brand`)."""
     level = _LEVELS[event.kind]
-    if logger.isEnabledFor(level):
-        logger.log(
+    if log.isEnabledFor(level):
+        log.log(
             level, "%s %s %s attempt=%d status=%s elapsed=%s delay=%s reason=%s",
             event.kind, event.method, event.path, event.attempt, event.status,
             _ms(event.elapsed), _ms(event.delay), event.reason,

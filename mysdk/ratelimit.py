@@ -18,12 +18,12 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from mysdk import _forksafe
 from mysdk.errors import RateLimitTimeout
 
-__all__ = ["MAX_PAUSE_SECONDS", "RateLimiter", "TokenBucket"]
+__all__ = ["MAX_PAUSE_SECONDS", "RateLimiter", "TokenBucket", "pause_from_headers"]
 
 MAX_PAUSE_SECONDS = 3600.0
 """Longest pause :meth:`TokenBucket.pause` honours; a bogus server value cannot stall for days."""
@@ -241,3 +241,48 @@ def RateLimiter(
     return TokenBucket.per_interval(
         max_messages, every_seconds, max_wait=max_wait, clock=clock, sleep=sleep
     )
+
+
+_EPOCH_THRESHOLD = 1e9  # X-RateLimit-Reset values above this are epoch seconds, not deltas
+
+
+def pause_from_headers(headers: Mapping[str, str], *, now: float) -> float | None:
+    """Seconds to pause when a response says the client's quota is used up.
+
+    Reads ``RateLimit-Remaining``/``RateLimit-Reset`` (IETF
+    draft-ietf-httpapi-ratelimit-headers: reset in delta seconds) and the common
+    ``X-RateLimit-Remaining``/``X-RateLimit-Reset`` (reset as delta seconds, or
+    as epoch seconds when it is above 1e9). Pure; never raises.
+
+    Args:
+        headers: Response headers (case-insensitive mapping).
+        now: Current epoch seconds (``time.time()``), for epoch resets.
+
+    Returns:
+        Seconds until the quota resets (clamped to ``[0, MAX_PAUSE_SECONDS]``)
+        when ``remaining`` is 0; None when quota is left or the headers are
+        absent or malformed.
+    """
+    for prefix in ("RateLimit-", "X-RateLimit-"):
+        remaining = _number(headers.get(prefix + "Remaining"))
+        if remaining is None:
+            continue
+        if remaining > 0:
+            return None
+        reset = _number(headers.get(prefix + "Reset"))
+        if reset is None:
+            return None
+        if reset > _EPOCH_THRESHOLD:
+            reset -= now
+        return min(max(reset, 0.0), MAX_PAUSE_SECONDS)
+    return None
+
+
+def _number(value: str | None) -> float | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        number = float(value.strip())
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None

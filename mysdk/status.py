@@ -7,11 +7,13 @@ from typing import Any
 
 import requests
 
-from mysdk.errors import APIStatusError, RedirectError, safe_url, status_error_class
+from mysdk.errormap import DEFAULT_ERROR_MAP, ErrorInfo, ErrorMap
+from mysdk.errors import APIResponseError, APIStatusError, RedirectError, safe_url
 from mysdk.redirects import resolve_location
 from mysdk.retry import parse_retry_after
+from mysdk.timing import server_timing
 
-__all__ = ["error_from_response"]
+__all__ = ["error_from_body", "error_from_response"]
 
 _REQUEST_ID_HEADERS = ("X-Request-Id", "Request-Id", "X-Correlation-Id")
 _MAX_TEXT = 2000  # characters of a non-JSON error body kept on the error
@@ -20,7 +22,7 @@ _MAX_DEPTH = 32  # nesting levels of a JSON error body kept parsed; deeper is ke
 
 def error_from_response(
     resp: requests.Response, method: str, url: str, attempts: int = 1, note: str = "",
-    *, body_truncated: bool = False,
+    *, body_truncated: bool = False, error_map: ErrorMap = DEFAULT_ERROR_MAP,
 ) -> APIStatusError:
     """Build the error for ``resp`` (status >= 300) without raising it.
 
@@ -32,38 +34,76 @@ def error_from_response(
         note: Extra text for the message (e.g. why a 401 was not replayed).
         body_truncated: The body was cut at :data:`mysdk.errors.MAX_ERROR_BODY`
             bytes; JSON is then not parsed and the text is kept.
+        error_map: Reads the API's error envelope and picks registered classes.
 
     Returns:
-        An instance of the class :func:`mysdk.errors.status_error_class` picks,
-        with ``body`` (JSON or text), ``request_id`` and ``retry_after``
-        (RFC 9110 §10.2.3, seconds) filled in.
+        An instance of the class ``error_map`` picks (by error code, by status,
+        else :func:`mysdk.errors.status_error_class`), with ``body`` (JSON or
+        text), ``code``, ``details``, ``request_id`` (header, else envelope),
+        ``retry_after`` (RFC 9110 §10.2.3, seconds) and ``server_timing`` filled in.
     """
+    body = _body(resp, body_truncated)
+    info = error_map.read(body)
+    error = _build(resp, method, url, body, info, error_map.error_class(resp.status_code, info),
+                   attempts, note)
+    error.body_truncated = body_truncated
+    if isinstance(error, RedirectError):
+        target = resolve_location(url, resp.headers.get("Location"))
+        error.location = safe_url(target) if target else ""
+    return error
+
+
+def error_from_body(
+    resp: requests.Response, method: str, url: str, body: Any, info: ErrorInfo,
+    *, error_map: ErrorMap = DEFAULT_ERROR_MAP, attempts: int = 1,
+) -> APIStatusError:
+    """Build the error for a 2xx whose decoded ``body`` reports a failure.
+
+    Returns:
+        The class registered for ``info.code`` in ``error_map``, else
+        :class:`~mysdk.errors.APIResponseError`.
+    """
+    cls = error_map.error_class(resp.status_code, info, default=APIResponseError)
+    if not issubclass(cls, APIResponseError) and resp.status_code not in error_map.by_status \
+            and (info.code is None or info.code not in error_map.by_code):
+        cls = APIResponseError
+    return _build(resp, method, url, body, info, cls, attempts, "")
+
+
+def _build(
+    resp: requests.Response, method: str, url: str, body: Any, info: ErrorInfo | None,
+    cls: type[APIStatusError], attempts: int, note: str,
+) -> APIStatusError:
     status = resp.status_code
     url = safe_url(url)  # the message must not carry userinfo (a password)
-    body = _body(resp, body_truncated)
     headers = dict(resp.headers)
     message = f"HTTP {status} {resp.reason or ''}".rstrip() + f" for {method} {url}"
-    summary = _summary(body)
+    summary = (info.message if info is not None and info.message else None) or _summary(body)
+    if info is not None and info.code:
+        summary = f"[{info.code}] {summary}" if summary else f"[{info.code}]"
     if summary:
         message += f": {summary}"
     if note:
         message += f" ({note})"
-    error = status_error_class(status)(
+    header_id = next((resp.headers[h] for h in _REQUEST_ID_HEADERS if h in resp.headers), None)
+    error = cls(
         message,
         status_code=status,
         headers=headers,
         body=body,
         method=method,
         url=url,
-        request_id=next((resp.headers[h] for h in _REQUEST_ID_HEADERS if h in resp.headers), None),
+        request_id=header_id or (info.request_id if info is not None else None),
         retry_after=parse_retry_after(resp.headers.get("Retry-After"), now=time.time()),
         attempts=attempts,
         response=resp,
     )
-    error.body_truncated = body_truncated
-    if isinstance(error, RedirectError):
-        target = resolve_location(url, resp.headers.get("Location"))
-        error.location = safe_url(target) if target else ""
+    if info is not None:
+        error.code = info.code
+        error.details = info.details
+    timing = server_timing(resp.headers)
+    if timing:
+        error.server_timing = timing
     return error
 
 

@@ -126,6 +126,7 @@ class TokenManager:
             token, so a fleet does not refresh in lockstep.
         lock_timeout: Seconds to wait for the cache lock.
         on_event: Receives a ``token_fetched`` :class:`~mysdk.events.Event`.
+        log: Logger the event is also logged to (default ``mysdk``).
         clock: Wall clock in epoch seconds (tokens persist across processes).
         random: Source of uniform floats in [0, 1) for the jitter.
 
@@ -157,6 +158,7 @@ class TokenManager:
         jitter: float = 0.25,
         lock_timeout: float = 30.0,
         on_event: EventHook | None = None,
+        log: logging.Logger | None = None,
         clock: Callable[[], float] = time.time,
         random: Callable[[], float] = random.random,
     ) -> None:
@@ -179,6 +181,7 @@ class TokenManager:
             + _request_seconds(timeout)
         )
         self._on_event = on_event
+        self._log = log or logging.getLogger("mysdk")
         self._clock = clock
         self._random = random
         self._guard = threading.Lock()
@@ -289,7 +292,7 @@ class TokenManager:
             kind="token_fetched", method="POST", path=self._token_path,
             elapsed=time.monotonic() - started,
             reason="refreshed" if previous is not None else "fetched",
-        ))
+        ), self._log)
         return token.with_refresh_at(self._refresh_at(token, previous))
 
     def _refresh_at(self, token: Token, previous: Token | None) -> float | None:
