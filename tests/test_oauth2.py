@@ -14,7 +14,8 @@ import responses
 from responses import matchers
 from responses.registries import OrderedRegistry
 
-from mysdk import Client, ClientCredentials, Token, TokenRequestError
+from mysdk import Client, ClientCredentials, MemoryTokenCache, Token, TokenRequestError
+from mysdk.auth.manager import TokenManager
 
 TOKEN_URL = "https://auth.example.com/oauth/token"
 BASE = "https://api.example.com"
@@ -174,15 +175,28 @@ def test_invalid_token_response(session: requests.Session, status: int,
 
 def test_token_fields_from_the_response(session: requests.Session) -> None:
     with responses.RequestsMock(assert_all_requests_are_fired=True) as rs:
-        rs.post(TOKEN_URL, json={"access_token": "T1", "token_type": "mac", "expires_in": 120,
+        rs.post(TOKEN_URL, json={"access_token": "T1", "token_type": "bearer", "expires_in": 120,
                                  "scope": "a b", "refresh_token": "RT"})
         before = time.time()
         token = _provider().fetch_token(session, timeout=3, previous=None)
         after = time.time()
     assert before <= token.issued_at <= after
     assert token.expires_at == pytest.approx(token.issued_at + 120)
-    assert (token.token_type, token.scope, token.refresh_token) == ("mac", "a b", "RT")
-    assert token.authorization() == "mac T1"
+    assert (token.token_type, token.scope, token.refresh_token) == ("Bearer", "a b", "RT")
+    assert token.authorization() == "Bearer T1"
+
+
+@pytest.mark.parametrize("token_type", ["mac", "DPoP", "N_A"])
+def test_a_token_type_other_than_bearer_is_refused(session: requests.Session,
+                                                   token_type: str) -> None:
+    # RFC 6749 §7.1: a client must not use a token whose type it does not understand.
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as rs:
+        rs.post(TOKEN_URL, json={"access_token": "T1", "token_type": token_type})
+        with pytest.raises(TokenRequestError, match="token_type") as info:
+            _provider().fetch_token(session, timeout=3, previous=None)
+    assert info.value.error == "invalid_response"
+    assert token_type in str(info.value)  # a registered type is named; the token is not
+    assert "T1" not in str(info.value)
 
 
 # --- refresh grant (RFC 6749 §6) ------------------------------------------------------------------
@@ -234,14 +248,109 @@ def test_invalid_grant_on_refresh_falls_back_to_client_credentials(
     assert token.refresh_token is None
 
 
-def test_other_refresh_errors_do_not_fall_back(session: requests.Session) -> None:
+@pytest.mark.parametrize(
+    ("status", "answer"),
+    [
+        (400, {"error": "unauthorized_client"}),
+        (401, {"error": "invalid_client"}),
+        (400, {"error": "invalid_scope"}),
+        (400, {"error": "invalid_request", "error_description": "refresh_token unknown"}),
+        (403, {"error": "access_denied"}),
+        (200, {"access_token": "T-bad", "token_type": "mac"}),  # not a usable answer
+    ],
+)
+def test_any_refused_refresh_grant_falls_back_to_one_client_credentials_request(
+    session: requests.Session, status: int, answer: dict[str, Any],
+) -> None:
+    previous = Token(access_token="old", refresh_token="RT-refused")
+    with responses.RequestsMock(assert_all_requests_are_fired=True,
+                                registry=OrderedRegistry) as rs:
+        refresh = rs.post(TOKEN_URL, status=status, json=answer, match=[
+            matchers.urlencoded_params_matcher(
+                {"grant_type": "refresh_token", "refresh_token": "RT-refused"})])
+        grant = rs.post(TOKEN_URL, json={"access_token": "fresh", "expires_in": 60}, match=[
+            matchers.urlencoded_params_matcher({"grant_type": "client_credentials"})])
+        token = _provider().fetch_token(session, timeout=3, previous=previous)
+        assert (refresh.call_count, grant.call_count, len(rs.calls)) == (1, 1, 2)
+    assert token.access_token == "fresh"
+    assert token.refresh_token is None  # the refused refresh token is dropped
+
+
+def test_a_refused_refresh_token_is_not_sent_again(session: requests.Session) -> None:
+    provider = _provider()
+    previous = Token(access_token="old", refresh_token="RT-refused")
+    with responses.RequestsMock(assert_all_requests_are_fired=True,
+                                registry=OrderedRegistry) as rs:
+        rs.post(TOKEN_URL, status=400, json={"error": "unauthorized_client"})
+        rs.post(TOKEN_URL, status=503, json={"error": "temporarily_unavailable"})
+        rs.post(TOKEN_URL, json={"access_token": "fresh"}, match=[
+            matchers.urlencoded_params_matcher({"grant_type": "client_credentials"})])
+        with pytest.raises(TokenRequestError, match="temporarily_unavailable"):
+            provider.fetch_token(session, timeout=3, previous=previous)
+        # The caller still holds the old token; the refused refresh token is skipped.
+        token = provider.fetch_token(session, timeout=3, previous=previous)
+        assert len(rs.calls) == 3
+    assert token.access_token == "fresh"
+
+
+def test_when_the_fallback_is_refused_too_its_error_is_raised(
+    session: requests.Session,
+) -> None:
     previous = Token(access_token="old", refresh_token="RT")
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as rs:
+    with responses.RequestsMock(assert_all_requests_are_fired=True,
+                                registry=OrderedRegistry) as rs:
+        rs.post(TOKEN_URL, status=400, json={"error": "unauthorized_client"})
         rs.post(TOKEN_URL, status=401, json={"error": "invalid_client"})
         with pytest.raises(TokenRequestError) as info:
             _provider().fetch_token(session, timeout=3, previous=previous)
-        assert len(rs.calls) == 1
+        assert len(rs.calls) == 2
     assert info.value.error == "invalid_client"
+    assert info.value.__context__ is None
+
+
+@pytest.mark.parametrize(
+    ("status", "answer"),
+    [
+        (500, {"error": "server_error"}),
+        (503, {"error": "temporarily_unavailable"}),
+        (429, {"error": "slow_down"}),
+        (400, {"error": "temporarily_unavailable"}),
+        (502, None),
+    ],
+)
+def test_transient_refresh_failures_propagate_without_a_fallback(
+    session: requests.Session, status: int, answer: dict[str, str] | None,
+) -> None:
+    previous = Token(access_token="old", refresh_token="RT")
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as rs:
+        rs.post(TOKEN_URL, status=status,
+                **({"json": answer} if answer is not None else {"body": "bad gateway"}))
+        with pytest.raises(TokenRequestError) as info:
+            _provider().fetch_token(session, timeout=3, previous=previous)
+        assert len(rs.calls) == 1
+    assert info.value.retryable
+
+
+def test_a_refused_refresh_token_is_replaced_in_a_shared_cache() -> None:
+    cache = MemoryTokenCache()
+    provider = _provider()
+    key = provider.cache_key
+    now = time.time()
+    cache.set(key, Token(access_token="old", refresh_token="RT-refused", issued_at=now - 7200,
+                         expires_at=now - 3600))
+    with requests.Session() as session, responses.RequestsMock(
+            assert_all_requests_are_fired=True, registry=OrderedRegistry) as rs:
+        rs.post(TOKEN_URL, status=400, json={"error": "unauthorized_client"})
+        rs.post(TOKEN_URL, json={"access_token": "fresh", "expires_in": 3600})
+        assert TokenManager(provider, cache, session=session, timeout=3).token().access_token \
+            == "fresh"
+        # A restarted process (new provider, same cache) reuses the new token.
+        again = TokenManager(_provider(), cache, session=session, timeout=3).token()
+        assert len(rs.calls) == 2
+    stored = cache.get(key)
+    assert stored is not None
+    assert (stored.access_token, stored.refresh_token) == ("fresh", None)
+    assert again.access_token == "fresh"
 
 
 # --- timeouts ---------------------------------------------------------------------------------

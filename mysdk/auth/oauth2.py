@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import ipaddress
 import logging
+import threading
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 import requests
 
 from mysdk.auth._token_endpoint import ClientAuthMethod, request_token
-from mysdk.errors import TokenRequestError, safe_url
+from mysdk.errors import InvalidRequestError, TokenRequestError, safe_url
 from mysdk.tokens.cache import cache_key
 from mysdk.tokens.token import Token
 
@@ -17,28 +21,51 @@ __all__ = ["ClientCredentials"]
 logger = logging.getLogger("mysdk.auth")
 
 _RESERVED = frozenset({"grant_type", "client_id", "client_secret", "scope", "refresh_token"})
+_REFUSED_MEMORY = 16  # refused refresh tokens remembered (as SHA-256 digests) per provider
 
 
 class ClientCredentials:
     """The client credentials grant (RFC 6749 §4.4).
 
     The full grant request (scope and every extra parameter) is kept as
-    configuration and sent again on every re-fetch. When a token carries a
-    ``refresh_token``, the refresh grant (RFC 6749 §6) is tried first; on
-    ``invalid_grant`` the provider falls back to client credentials.
+    configuration and sent again on every re-fetch. Its :attr:`cache_key`
+    covers every one of those parameters (see :func:`mysdk.tokens.cache_key`),
+    so two providers that differ only in ``audience`` or ``resource`` never
+    share a cached token.
+
+    When a token carries a ``refresh_token``, the refresh grant (RFC 6749 §6) is
+    tried first. If the server refuses it (any RFC 6749 §5.2 error, or an
+    answer that is not a valid token response) the provider makes exactly one
+    client credentials request instead and never sends that refresh token
+    again; the new token carries no refresh token unless the server issued
+    one. A transient failure (a 5xx, a 429, ``temporarily_unavailable``, a
+    transport error) is raised as it is, for the caller's retry policy.
+
+    Token requests carry only this client's authentication, never the
+    credentials of the session they are sent on (see
+    :func:`mysdk.auth._token_endpoint.request_token`).
 
     Args:
-        token_url: The token endpoint URL (RFC 6749 §3.2).
+        token_url: The token endpoint URL (RFC 6749 §3.2). Must be ``https://``:
+            RFC 6749 §3.2 requires TLS at the token endpoint, where the client
+            secret and tokens travel. ``http://`` is accepted for a loopback
+            host (``localhost``, 127.0.0.0/8, ``::1``) or with ``allow_http``.
         client_id: The client identifier (RFC 6749 §2.2).
         client_secret: The client secret (RFC 6749 §2.3.1). Never shown in repr.
         scope: Space-separated scopes to request (RFC 6749 §3.3), or ``None``.
         auth_method: ``"client_secret_basic"`` (default) or ``"client_secret_post"``.
-        extra_params: More form fields for every token request, e.g.
-            ``{"audience": "https://api.example.com"}``.
+        extra_params: More form fields (names and values are strings) for every
+            token request, e.g. ``{"audience": "https://api.example.com"}`` or
+            RFC 8707 ``{"resource": ...}``.
+        allow_http: Accept an ``http://`` token URL on a non-loopback host
+            (e.g. behind a TLS-terminating sidecar). Default False.
 
     Raises:
-        ValueError: A required argument is empty, ``auth_method`` is unknown,
-            or ``extra_params`` tries to override a grant field.
+        InvalidRequestError: (a ``ValueError``) naming the argument: a required
+            argument is empty or not a string, ``token_url`` is not an absolute
+            https URL (or http as allowed above), ``auth_method`` is unknown, or
+            ``extra_params`` is not a mapping of strings or tries to override a
+            grant field.
     """
 
     grant_type = "client_credentials"
@@ -52,30 +79,40 @@ class ClientCredentials:
         scope: str | None = None,
         auth_method: ClientAuthMethod = "client_secret_basic",
         extra_params: Mapping[str, str] | None = None,
+        allow_http: bool = False,
     ) -> None:
         for name, value in (("token_url", token_url), ("client_id", client_id),
                             ("client_secret", client_secret)):
             if not isinstance(value, str) or not value:
-                raise ValueError(f"ClientCredentials.{name} must be a non-empty string")
+                raise InvalidRequestError(f"ClientCredentials.{name} must be a non-empty string")
+        _check_token_url(token_url, allow_http=allow_http)
+        if scope is not None and not isinstance(scope, str):
+            raise InvalidRequestError("ClientCredentials.scope must be a string or None")
         if auth_method not in ("client_secret_basic", "client_secret_post"):
-            raise ValueError(
+            raise InvalidRequestError(
                 "ClientCredentials.auth_method must be 'client_secret_basic' or "
                 f"'client_secret_post', got {auth_method!r}"
             )
-        clash = _RESERVED.intersection(extra_params or {})
-        if clash:
-            raise ValueError(f"ClientCredentials.extra_params may not set {sorted(clash)}")
+        params = _check_extra_params(extra_params)
         self.token_url = token_url
         self.client_id = client_id
         self._client_secret = client_secret
         self.scope = scope
         self.auth_method: ClientAuthMethod = auth_method
-        self.extra_params = dict(extra_params or {})
-        self._cache_key = cache_key(token_url, client_id, scope)
+        self.extra_params = params
+        self.allow_http = allow_http
+        self._cache_key = cache_key(token_url, client_id, scope, grant_type=self.grant_type,
+                                    params=params)
+        self._guard = threading.Lock()
+        self._refused: dict[str, None] = {}  # digests of refused refresh tokens, oldest first
 
     @property
     def cache_key(self) -> str:
-        """Key of this identity (token URL, client id, scope) in a token cache."""
+        """Key of this grant in a token cache: ``"mysdk-token-v2-<sha256 hex>"``.
+
+        Covers token URL, client id, grant type, scope and every extra
+        parameter (see :func:`mysdk.tokens.cache_key`).
+        """
         return self._cache_key
 
     def fetch_token(
@@ -83,18 +120,37 @@ class ClientCredentials:
     ) -> Token:
         """Get a new token: refresh grant first when possible, else client credentials.
 
+        Args:
+            session: The session to send the token request on.
+            timeout: Seconds, a ``(connect, read)`` pair, or ``None``.
+            previous: The token being replaced; its ``refresh_token`` (unless
+                the server refused it before) is tried first (RFC 6749 §6).
+
+        Returns:
+            The new, validated token.
+
         Raises:
-            TokenRequestError: The endpoint refused (RFC 6749 §5.2).
+            TokenRequestError: The endpoint refused the client credentials grant
+                (RFC 6749 §5.2), refused the refresh grant transiently (5xx, 429,
+                ``temporarily_unavailable``; ``retryable`` is True), or did not
+                answer with a valid token response (``invalid_response``).
             TransportError: The endpoint could not be reached.
         """
-        if previous is not None and previous.refresh_token:
+        refresh_token = previous.refresh_token if previous is not None else None
+        if refresh_token and not self._was_refused(refresh_token):
+            refused: TokenRequestError | None = None
             try:
-                return self._refresh(session, timeout, previous.refresh_token)
+                return self._refresh(session, timeout, refresh_token)
             except TokenRequestError as exc:
-                if exc.error != "invalid_grant":
-                    raise
-                # The refresh token expired, was revoked or rotated away (RFC 6749 §5.2).
-                logger.info("refresh token refused (invalid_grant); using client credentials")
+                if exc.retryable:
+                    raise  # transient: the caller's retry policy decides
+                refused = exc
+            # Refused for good (expired, revoked, rotated away, client not allowed
+            # the grant, ...; RFC 6749 §5.2): drop it, use the client's own grant.
+            assert refused is not None
+            self._remember_refused(refresh_token)
+            logger.info("refresh grant refused (%s, HTTP %s); using client credentials",
+                        refused.error, refused.status_code)
         form = {"grant_type": self.grant_type, **self.extra_params}
         if self.scope:
             form["scope"] = self.scope
@@ -116,9 +172,68 @@ class ClientCredentials:
             client_secret=self._client_secret, auth_method=self.auth_method, timeout=timeout,
         )
 
+    def _was_refused(self, refresh_token: str) -> bool:
+        with self._guard:
+            return _digest(refresh_token) in self._refused
+
+    def _remember_refused(self, refresh_token: str) -> None:
+        with self._guard:
+            self._refused[_digest(refresh_token)] = None
+            while len(self._refused) > _REFUSED_MEMORY:
+                del self._refused[next(iter(self._refused))]
+
     def __repr__(self) -> str:
         return (
             f"ClientCredentials(token_url={safe_url(self.token_url)!r}, "
             f"client_id={self.client_id!r}, scope={self.scope!r}, "
             f"auth_method={self.auth_method!r}, client_secret='***')"
         )
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _check_token_url(token_url: str, *, allow_http: bool) -> None:
+    """Raise InvalidRequestError unless ``token_url`` is https, or http where allowed."""
+    scheme = host = ""
+    try:
+        parts = urlsplit(token_url)
+        scheme, host = parts.scheme.lower(), parts.hostname or ""
+        _ = parts.port  # a malformed port raises ValueError
+    except ValueError:
+        scheme = ""
+    shown = safe_url(token_url)
+    if scheme not in ("https", "http") or not host:
+        raise InvalidRequestError(
+            f"ClientCredentials.token_url must be an absolute https:// URL, got {shown!r}")
+    if scheme == "http" and not allow_http and not _is_loopback(host):
+        raise InvalidRequestError(
+            f"ClientCredentials.token_url must use https (RFC 6749 §3.2 requires TLS for "
+            f"the token endpoint), got {shown!r}; http is accepted only for a loopback host "
+            "or with allow_http=True")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_extra_params(extra_params: Mapping[str, str] | None) -> dict[str, str]:
+    if extra_params is None:
+        return {}
+    if not isinstance(extra_params, Mapping):
+        raise InvalidRequestError("ClientCredentials.extra_params must be a mapping")
+    params = dict(extra_params)
+    for name, value in params.items():
+        if not isinstance(name, str) or not name or not isinstance(value, str):
+            raise InvalidRequestError(
+                "ClientCredentials.extra_params must map non-empty string names to strings")
+    clash = _RESERVED.intersection(params)
+    if clash:
+        raise InvalidRequestError(f"ClientCredentials.extra_params may not set {sorted(clash)}")
+    return params

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from typing import Protocol, runtime_checkable
 
@@ -108,21 +108,74 @@ class TokenCache(Protocol):
         ...
 
 
-def cache_key(token_url: str, client_id: str, scope: str | None, subject: str | None = None) -> str:
-    """The cache key for one identity at one token endpoint.
+def cache_key(
+    token_url: str,
+    client_id: str,
+    scope: str | None,
+    subject: str | None = None,
+    *,
+    grant_type: str = "client_credentials",
+    params: Mapping[str, str] | None = None,
+) -> str:
+    """The cache key for one grant: what the token is good for, at one endpoint.
+
+    Two grants share a key only when every parameter that changes what a token
+    is good for is the same: token endpoint, client, grant type, scope, subject
+    and every extra grant parameter (RFC 8707 ``resource``, ``audience``, ...),
+    so a token issued for one API is never handed to another.
+
+    Format (stable across processes, machines and mysdk versions; the prefix
+    changes whenever the recipe does)::
+
+        "mysdk-token-v2-" + sha256(canonical).hexdigest()
+
+    where ``canonical`` is the UTF-8 encoding of the compact JSON array
+    (``json.dumps(..., separators=(",", ":"), ensure_ascii=True)``)::
+
+        [token_url, client_id, grant_type, scopes, subject or "", [[name, value], ...]]
+
+    * ``token_url``, ``client_id``, ``grant_type``: as given (no URL normalisation).
+    * ``scopes``: the scope split on whitespace, deduplicated and sorted, because
+      a scope is an unordered set of space-delimited tokens (RFC 6749 §3.3);
+      ``None`` and ``""`` both give ``[]``.
+    * ``params``: every item, sorted by name (so their order does not matter).
+
+    Keys of the former v1 format (``"mysdk-token-" + sha256`` of
+    ``[token_url, client_id, scope, subject]``, which ignored ``params``) can
+    never equal a v2 key, so an entry written by an older mysdk for another
+    audience is never read back as valid.
 
     Args:
-        token_url: The token endpoint URL.
+        token_url: The token endpoint URL (RFC 6749 §3.2).
         client_id: The OAuth2 client id (RFC 6749 §2.2).
-        scope: The requested scope string, or ``None``.
+        scope: The requested scope string (RFC 6749 §3.3), or ``None``.
         subject: The user/subject the token acts for, when known.
+        grant_type: The grant that obtains the token (RFC 6749 §4.4:
+            ``"client_credentials"``, the default).
+        params: Every other grant parameter sent to the token endpoint, e.g.
+            ``{"audience": "https://api.example.com"}``.
 
     Returns:
-        ``"mysdk-token-<64 hex>"``: a SHA-256 of the parts, so keys never
-        reveal the client id and are safe as file names.
+        ``"mysdk-token-v2-<64 lowercase hex>"`` (79 characters): reveals neither
+        the client id nor the audience, and is safe as a file name.
+
+    Raises:
+        TypeError: A name or value in ``params`` is not a string.
     """
-    raw = json.dumps([token_url, client_id, scope or "", subject or ""], separators=(",", ":"))
-    return "mysdk-token-" + hashlib.sha256(raw.encode()).hexdigest()
+    items = dict(params or {})
+    for name, value in items.items():
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise TypeError("cache_key params must map strings to strings")
+    canonical = [
+        token_url,
+        client_id,
+        grant_type,
+        sorted(set((scope or "").split())),
+        subject or "",
+        [[name, items[name]] for name in sorted(items)],
+    ]
+    raw = json.dumps(canonical, separators=(",", ":"), ensure_ascii=True)
+    return "mysdk-token-v2-" + hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
 
 class KeyedLocks:

@@ -5,13 +5,31 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from mysdk._frozen import Frozen
 from mysdk.errors import TokenRequestError
 
-__all__ = ["Token"]
+__all__ = ["MAX_EXPIRES_IN", "Token"]
+
+MAX_EXPIRES_IN = 10 * 365 * 24 * 3600
+"""Longest lifetime, in seconds (ten 365-day years), taken from a token response.
+
+A finite ``expires_in`` above it is clamped to it; a value that is not a finite
+number at all (``1e999``, ``10**400``, ``NaN``) is refused."""
+
+# Visible ASCII (RFC 5234 VCHAR, %x21-7E). RFC 6750 §2.1's b64token (ALPHA, DIGIT,
+# "-._~+/" and trailing "=") is a strict subset; real tokens outside it (e.g.
+# "app|secret") still fit, and any VCHAR string is a valid header value.
+_HEADER_SAFE = re.compile(r"[\x21-\x7e]+")
+# A numeric string tolerated in place of a JSON number: digits, an optional
+# fraction and exponent, no sign (a negative lifetime is refused anyway).
+_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?")
+# Registered access token types (IANA "OAuth Access Token Types"), named in the
+# error when refused; any other value is not echoed (it could be a secret).
+_KNOWN_TOKEN_TYPES = {"mac": "mac", "dpop": "DPoP", "pop": "PoP", "n_a": "N_A"}
 
 
 class Token(Frozen):
@@ -25,9 +43,16 @@ class Token(Frozen):
     ``repr()`` masks ``access_token`` and ``refresh_token``; compare tokens with
     ``==`` or identify one in logs by :attr:`fingerprint`.
 
+    An ``access_token`` is always a non-empty string of visible ASCII
+    characters (``%x21-7E``): a superset of RFC 6750 §2.1's ``b64token`` that
+    is always a valid header value, so :meth:`authorization` can never produce
+    a header with a line break, a control character or a second value.
+
     Attributes:
         access_token: The bearer credential (RFC 6750). Secret.
-        token_type: ``"Bearer"`` unless the server said otherwise.
+        token_type: ``"Bearer"`` for every token built by :meth:`from_response`
+            (other types are refused there). Kept as given when a token is
+            constructed directly; never used as the ``Authorization`` scheme.
         expires_at: Epoch seconds after which the token is invalid, or ``None``
             when the server sent no ``expires_in``: then the token is used until a
             401 says otherwise, never treated as valid forever.
@@ -66,8 +91,11 @@ class Token(Frozen):
         issued_at: float = 0.0,
         refresh_at: float | None = None,
     ) -> None:
-        if not isinstance(access_token, str) or not access_token:
-            raise ValueError("Token.access_token must be a non-empty string")
+        if not _is_header_safe(access_token):
+            raise ValueError(
+                "Token.access_token must be a non-empty string of visible ASCII characters "
+                "(RFC 6750 §2.1)"
+            )
         self._set("access_token", access_token)
         self._set("token_type", token_type)
         self._set("expires_at", expires_at)
@@ -86,31 +114,54 @@ class Token(Frozen):
 
     @classmethod
     def from_response(cls, data: Mapping[str, Any], *, issued_at: float) -> Token:
-        """Build a token from a token endpoint's JSON (RFC 6749 §5.1).
+        """Build a token from a token endpoint's JSON (RFC 6749 §5.1), validating it.
+
+        Validation, so that nothing unusable is ever cached or sent:
+
+        * ``access_token``: a non-empty string of visible ASCII characters
+          (``%x21-7E``; RFC 6750 §2.1 ``b64token`` is the strict subset). A
+          space, a control character (CR, LF, NUL, TAB, DEL) or any character
+          beyond ASCII is refused.
+        * ``token_type``: ``Bearer`` in any case (RFC 6749 §5.1: case-insensitive).
+          Any other type (``mac``, ``DPoP``, ``"Bearer x"``, a number) is refused
+          (RFC 6749 §7.1: a client must not use a token type it does not
+          understand). Deviation: RFC 6749 §5.1 makes ``token_type`` REQUIRED,
+          but an absent or ``null`` one is taken as ``Bearer``, as many servers
+          omit it.
+        * ``expires_in``: absent/``null`` means unknown expiry. Otherwise a JSON
+          number, or a numeric string (digits, optional fraction and exponent;
+          tolerated although RFC 6749 §5.1 says number), that is finite and
+          >= 0 seconds; a larger value than :data:`MAX_EXPIRES_IN` is clamped
+          to it. A boolean, a negative number, ``NaN``, an infinity or a number
+          beyond the float range (``1e999``, ``10**400``) is refused.
+        * ``refresh_token`` and ``scope`` are kept when they are non-empty
+          strings and ignored otherwise.
 
         Args:
             data: The decoded JSON object of a successful token response.
             issued_at: Epoch seconds when the token request was sent.
 
         Returns:
-            The token; ``refresh_at`` is left ``None`` for the caller to schedule.
+            The token, ``token_type`` ``"Bearer"``; ``refresh_at`` is left
+            ``None`` for the caller to schedule.
 
         Raises:
-            TokenRequestError: ``error="invalid_response"`` when ``access_token``
-                is missing or ``expires_in`` is not a number. The message never
-                includes the response body, which holds secrets.
+            TokenRequestError: ``error="invalid_response"`` when a field above
+                is invalid. The message never includes the response body or a
+                field's value, which may hold secrets; the error has no
+                ``__cause__`` or ``__context__``.
         """
-        access_token = data.get("access_token")
-        if not isinstance(access_token, str) or not access_token:
-            raise TokenRequestError(
-                "token response has no access_token (RFC 6749 §5.1)", error="invalid_response"
-            )
+        problem = _response_problem(data)
+        if problem is not None:
+            raise TokenRequestError(problem, error="invalid_response")
+        lifetime = _lifetime(data.get("expires_in"))
+        assert not isinstance(lifetime, str)  # _response_problem checked it
         refresh_token = data.get("refresh_token")
         scope = data.get("scope")
         return cls(
-            access_token=access_token,
-            token_type=str(data.get("token_type") or "Bearer"),
-            expires_at=_expires_at(data.get("expires_in"), issued_at),
+            access_token=data["access_token"],
+            token_type="Bearer",  # noqa: S106 - a scheme name, not a secret
+            expires_at=None if lifetime is None else issued_at + lifetime,
             refresh_token=refresh_token if isinstance(refresh_token, str) and refresh_token
             else None,
             scope=scope if isinstance(scope, str) and scope else None,
@@ -140,9 +191,13 @@ class Token(Frozen):
         return self.replace(refresh_at=refresh_at)
 
     def authorization(self) -> str:
-        """The ``Authorization`` header value (RFC 6750 §2.1), e.g. ``"Bearer abc"``."""
-        kind = "Bearer" if self.token_type.lower() == "bearer" else self.token_type
-        return f"{kind} {self.access_token}"
+        """The ``Authorization`` header value (RFC 6750 §2.1): ``"Bearer <access_token>"``.
+
+        Always the ``Bearer`` scheme, whatever :attr:`token_type` says: mysdk
+        supports bearer tokens only, and tokens of other types are refused when
+        received (:meth:`from_response`).
+        """
+        return f"Bearer {self.access_token}"
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dict for persisted caches (holds secrets)."""
@@ -198,22 +253,61 @@ class Token(Frozen):
         )
 
 
-def _expires_at(expires_in: Any, issued_at: float) -> float | None:
+def _is_header_safe(value: object) -> bool:
+    return isinstance(value, str) and _HEADER_SAFE.fullmatch(value) is not None
+
+
+def _response_problem(data: Mapping[str, Any]) -> str | None:
+    """What makes ``data`` unusable as a token response, or None (never a value)."""
+    access_token = data.get("access_token")
+    if access_token is None:
+        return "token response has no access_token (RFC 6749 §5.1)"
+    if not _is_header_safe(access_token):
+        return ("token response has an unusable access_token: not a non-empty string of "
+                "visible ASCII characters (RFC 6750 §2.1)")
+    token_type = data.get("token_type")
+    if token_type is not None and not (
+            isinstance(token_type, str) and token_type.isascii()
+            and token_type.lower() == "bearer"):
+        known = _KNOWN_TOKEN_TYPES.get(token_type.lower()) if isinstance(token_type, str) \
+            else None
+        named = f"token_type {known!r}" if known else "token_type (value not shown)"
+        return (f"token response has an unsupported {named}: only the bearer token type "
+                "is supported (RFC 6750; RFC 6749 §7.1)")
+    lifetime = _lifetime(data.get("expires_in"))
+    if isinstance(lifetime, str):
+        return f"token response has an invalid expires_in: {lifetime} (RFC 6749 §5.1)"
+    return None
+
+
+def _lifetime(expires_in: Any) -> float | str | None:
+    """Seconds of validity from ``expires_in``; None when absent; a reason when invalid."""
     if expires_in is None:
         return None  # unknown: refresh on 401 only
-    try:
-        # Some servers send expires_in as a string; RFC 6749 §5.1 says number.
-        seconds = float(expires_in)
-    except (TypeError, ValueError):
-        raise TokenRequestError(
-            "token response has a non-numeric expires_in (RFC 6749 §5.1)",
-            error="invalid_response",
-        ) from None
-    if isinstance(expires_in, bool) or not math.isfinite(seconds):
-        raise TokenRequestError(
-            "token response has an invalid expires_in (RFC 6749 §5.1)", error="invalid_response"
-        )
-    return issued_at + max(seconds, 0.0)
+    if isinstance(expires_in, bool):
+        return "a boolean, not a number"
+    if isinstance(expires_in, str):
+        # Some servers send a string; RFC 6749 §5.1 says number.
+        text = expires_in.strip()
+        if _DECIMAL.fullmatch(text) is None:
+            return "not a non-negative number"
+        seconds = float(text)  # cannot fail for this grammar; "1e999" gives inf
+    elif isinstance(expires_in, int):
+        if expires_in < 0:
+            return "negative"
+        try:
+            seconds = float(expires_in)
+        except OverflowError:  # 10**400: beyond the range of a float
+            return "not a finite number"
+    elif isinstance(expires_in, float):
+        seconds = expires_in
+    else:
+        return "not a number"
+    if not math.isfinite(seconds):
+        return "not a finite number"
+    if seconds < 0:
+        return "negative"
+    return min(seconds, float(MAX_EXPIRES_IN))
 
 
 def _field(data: Mapping[str, Any], name: str, kind: type | tuple[type, ...]) -> Any:

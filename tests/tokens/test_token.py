@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from mysdk.errors import TokenRequestError
 from mysdk.tokens import Token
+from mysdk.tokens.token import MAX_EXPIRES_IN
 
 ACCESS = "secret-access-3f9a"
 REFRESH = "secret-refresh-77c1"
@@ -44,7 +45,9 @@ def test_empty_access_token_is_rejected() -> None:
 
 @pytest.mark.parametrize(
     ("expires_in", "expected"),
-    [(3600, 4600.0), ("3600", 4600.0), (1.5, 1001.5), (0, 1000.0), (-5, 1000.0)],
+    [(3600, 4600.0), ("3600", 4600.0), (1.5, 1001.5), (0, 1000.0), (" 60 ", 1060.0),
+     ("2.5", 1002.5), (10**20, 1000.0 + MAX_EXPIRES_IN), (1e300, 1000.0 + MAX_EXPIRES_IN),
+     (MAX_EXPIRES_IN + 1, 1000.0 + MAX_EXPIRES_IN)],
 )
 def test_from_response_expires_in(expires_in: Any, expected: float) -> None:
     token = Token.from_response(
@@ -77,10 +80,65 @@ def test_from_response_defaults() -> None:
     assert token.scope is None
 
 
+def test_max_expires_in_is_ten_years() -> None:
+    assert MAX_EXPIRES_IN == 10 * 365 * 24 * 3600
+
+
+@pytest.mark.parametrize("token_type", [None, "Bearer", "bearer", "BEARER", "bEaReR"])
+def test_from_response_bearer_token_types(token_type: str | None) -> None:
+    data: dict[str, Any] = {"access_token": ACCESS}
+    if token_type is not None:
+        data["token_type"] = token_type
+    token = Token.from_response(data, issued_at=0.0)
+    assert token.token_type == "Bearer"
+    assert token.authorization() == f"Bearer {ACCESS}"
+
+
+@pytest.mark.parametrize(
+    "token_type", ["mac", "DPoP", "123", 123, "", f"Bearer {ACCESS}", " Bearer", ["Bearer"],
+                   True],
+    ids=repr,
+)
+def test_from_response_refuses_other_token_types(token_type: Any) -> None:
+    with pytest.raises(TokenRequestError, match="token_type") as info:
+        Token.from_response({"access_token": ACCESS, "token_type": token_type}, issued_at=0.0)
+    assert info.value.error == "invalid_response"
+    assert info.value.__context__ is None
+    for text in (str(info.value), repr(info.value), str(info.value.args)):
+        assert ACCESS not in text
+
+
+@pytest.mark.parametrize(
+    "access_token",
+    [f"{ACCESS}\r\nX: 1", f"{ACCESS}\n", f"{ACCESS}\x00", f"{ACCESS}\t", f"{ACCESS}\x7f",
+     f"{ACCESS} x", f" {ACCESS}", f"{ACCESS} ", f"{ACCESS}\u20ac", f"{ACCESS}\u00e9",
+     f"{ACCESS}\x85"],
+    ids=repr,
+)
+def test_access_token_must_be_header_safe(access_token: str) -> None:
+    with pytest.raises(TokenRequestError, match="access_token") as info:
+        Token.from_response({"access_token": access_token}, issued_at=0.0)
+    assert info.value.error == "invalid_response"
+    assert info.value.__context__ is None
+    assert ACCESS not in str(info.value)
+    with pytest.raises(ValueError, match="access_token") as direct:
+        Token(access_token=access_token)
+    assert ACCESS not in str(direct.value)
+
+
+def test_a_stored_token_that_is_not_header_safe_is_refused() -> None:
+    data = full_token().to_dict()
+    data["access_token"] = f"{ACCESS}\r\nX-Evil: 1"
+    with pytest.raises(ValueError, match="access_token") as info:
+        Token.from_json(json.dumps(data))
+    assert ACCESS not in str(info.value)
+
+
 @pytest.mark.parametrize(
     "expires_in",
-    [True, False, math.nan, "nan", math.inf, "-inf", "garbage", "", [3600], {"s": 1}],
-    ids=repr,
+    [True, False, math.nan, "nan", math.inf, "-inf", "garbage", "", [3600], {"s": 1},
+     -5, -0.5, "-1", 10**400, -(10**400), "1e999", "9" * 5000, "0x10", "1_000", "\u0663"],
+    ids=lambda v: repr(v)[:20],
 )
 def test_from_response_bad_expires_in(expires_in: Any) -> None:
     with pytest.raises(TokenRequestError, match="expires_in") as info:
@@ -90,6 +148,7 @@ def test_from_response_bad_expires_in(expires_in: Any) -> None:
         )
     error = info.value
     assert error.error == "invalid_response"
+    assert error.__context__ is None
     for text in (str(error), repr(error), str(error.args)):
         assert ACCESS not in text
         assert REFRESH not in text
@@ -182,7 +241,8 @@ def test_fingerprint_is_stable_and_not_the_token() -> None:
         ("Bearer", "Bearer abc"),
         ("bearer", "Bearer abc"),
         ("BEARER", "Bearer abc"),
-        ("MAC", "MAC abc"),
+        ("MAC", "Bearer abc"),  # only Bearer is ever sent (RFC 6750 §2.1)
+        ("Bearer X", "Bearer abc"),
     ],
 )
 def test_authorization_header(token_type: str, header: str) -> None:
@@ -204,7 +264,7 @@ def test_expiry_and_refresh_checks() -> None:
 finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
 tokens = st.builds(
     Token,
-    access_token=st.text(min_size=1),
+    access_token=st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1),
     token_type=st.text(),
     expires_at=st.none() | finite,
     refresh_token=st.none() | st.text(),
