@@ -1,5 +1,5 @@
-"""mysdk: a requests-based SDK with one request path, OAuth2 token lifecycle
-and resilient calls.
+"""mysdk: a requests-based SDK core with one request path, OAuth2 token lifecycle
+and resilient calls, on which you declare the SDK of your own REST API.
 
 Quick use::
 
@@ -10,19 +10,40 @@ Quick use::
         client_id="my-client", client_secret="...",
     )
     with mysdk.Client(base_url="https://api.example.com", auth=provider) as client:
-        for car in client.cars.iterate():
-            print(car.make, car.model)
+        print(client.get("/v1/things", params={"limit": 10}))
 
-Importing this package loads ``requests`` and ``cachetools`` only; optional
-backends (``mysdk.tokens.file``, ``mysdk.tokens.redis``) and the test helpers
-(``mysdk.testing``) are imported on demand.
+Building an SDK (see docs/build-your-sdk.md)::
+
+    class Cats(mysdk.Resource):
+        path = "/cats"
+
+        @mysdk.get("/{cat_id}")
+        def get(self, cat_id: int) -> Cat:
+            raise NotImplementedError  # declared: mysdk sends it
+
+    class CatClient(mysdk.Client):
+        brand = mysdk.Brand("cat-sdk", "1.0.0", error=CatError)
+        cats = mysdk.resource(Cats)
+
+Importing this package loads ``requests`` and ``cachetools`` only. The SDK
+building blocks (resources, pagination, models, streaming) are imported on first
+use of their names, and optional backends (``mysdk.tokens.file``,
+``mysdk.tokens.redis``) and the test kit (``mysdk.testing``) on demand.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from mysdk._types import NOT_GIVEN, NotGiven
 from mysdk._version import __version__
 from mysdk.auth import APIKey, ClientCredentials, Credentials, StaticToken, TokenProvider
+from mysdk.brand import Brand
 from mysdk.client import Client
+from mysdk.errormap import BodyFlag, ErrorEnvelope, ErrorInfo, ErrorMap
 from mysdk.errors import (
+    APIResponseError,
     APIStatusError,
     AuthError,
     BadRequestError,
@@ -52,13 +73,67 @@ from mysdk.ratelimit import RateLimiter, TokenBucket
 from mysdk.retry import NO_RETRY, RetryPolicy
 from mysdk.tokens import MemoryTokenCache, Token, TokenCache
 
+if TYPE_CHECKING:  # imported on first use (see __getattr__): SDK building blocks
+    from mysdk.middleware import Middleware, OutgoingRequest
+    from mysdk.models import Model, model
+    from mysdk.pagination import (
+        Cursor,
+        LinkHeader,
+        OffsetLimit,
+        Page,
+        PageNumber,
+        Pager,
+        PageRequest,
+        Paginator,
+    )
+    from mysdk.resources import (
+        RawResponse,
+        Resource,
+        delete,
+        get,
+        operation,
+        patch,
+        post,
+        put,
+        resource,
+    )
+    from mysdk.streaming import ServerSentEvent, Stream, StreamResponse
+
+_LAZY = {
+    "Middleware": "mysdk.middleware", "OutgoingRequest": "mysdk.middleware",
+    "Model": "mysdk.models", "model": "mysdk.models",
+    "Cursor": "mysdk.pagination", "LinkHeader": "mysdk.pagination",
+    "OffsetLimit": "mysdk.pagination", "Page": "mysdk.pagination",
+    "PageNumber": "mysdk.pagination", "PageRequest": "mysdk.pagination",
+    "Pager": "mysdk.pagination", "Paginator": "mysdk.pagination",
+    "RawResponse": "mysdk.resources", "Resource": "mysdk.resources",
+    "delete": "mysdk.resources", "get": "mysdk.resources", "operation": "mysdk.resources",
+    "patch": "mysdk.resources", "post": "mysdk.resources", "put": "mysdk.resources",
+    "resource": "mysdk.resources",
+    "ServerSentEvent": "mysdk.streaming", "Stream": "mysdk.streaming",
+    "StreamResponse": "mysdk.streaming",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mysdk' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
 __all__ = [
     "NOT_GIVEN",
     "NO_RETRY",
     "APIKey",
+    "APIResponseError",
     "APIStatusError",
     "AuthError",
     "BadRequestError",
+    "BodyFlag",
+    "Brand",
     "Client",
     "ClientCredentials",
     "ClientError",
@@ -66,24 +141,43 @@ __all__ = [
     "ConnectError",
     "ConnectTimeoutError",
     "Credentials",
+    "Cursor",
     "DecodeError",
+    "ErrorEnvelope",
+    "ErrorInfo",
+    "ErrorMap",
     "Event",
     "ForbiddenError",
     "InvalidRequestError",
+    "LinkHeader",
     "MemoryTokenCache",
+    "Middleware",
+    "Model",
     "MySDKError",
     "NotFoundError",
     "NotGiven",
+    "OffsetLimit",
+    "OutgoingRequest",
+    "Page",
+    "PageNumber",
+    "PageRequest",
+    "Pager",
+    "Paginator",
     "RateLimitError",
     "RateLimitTimeout",
     "RateLimiter",
+    "RawResponse",
     "ReadTimeoutError",
     "RedirectError",
     "RequestTimeoutError",
+    "Resource",
     "RetryPolicy",
     "ServerDisconnectedError",
     "ServerError",
+    "ServerSentEvent",
     "StaticToken",
+    "Stream",
+    "StreamResponse",
     "Token",
     "TokenBucket",
     "TokenCache",
@@ -93,4 +187,12 @@ __all__ = [
     "UnauthorizedError",
     "UnprocessableEntityError",
     "__version__",
+    "delete",
+    "get",
+    "model",
+    "operation",
+    "patch",
+    "post",
+    "put",
+    "resource",
 ]

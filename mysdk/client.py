@@ -12,7 +12,7 @@ import copy
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
 
 import requests
@@ -42,14 +42,16 @@ from mysdk.errors import (
     safe_url,
 )
 from mysdk.events import Event, EventHook, emit
-from mysdk.middleware import Middleware, OutgoingRequest
 from mysdk.ratelimit import TokenBucket, pause_from_headers
 from mysdk.retry import RetryPolicy
 from mysdk.status import error_from_body, error_from_response
-from mysdk.streaming import StreamResponse
 from mysdk.timing import server_timing
 from mysdk.tokens.cache import TokenCache
 from mysdk.tokens.memory import MemoryTokenCache
+
+if TYPE_CHECKING:
+    from mysdk.middleware import Middleware, OutgoingRequest
+    from mysdk.streaming import StreamResponse
 
 __all__ = ["Client"]
 
@@ -328,6 +330,8 @@ class Client:
             if self._root is not None:
                 brand_error(exc, self._root)
             raise
+        from mysdk.streaming import StreamResponse
+
         return StreamResponse(resp, call.method, call.url)
 
     def _run(self, call: Call) -> requests.Response:
@@ -435,7 +439,11 @@ class Client:
                 call.method, call.url, params=call.params, data=call.body.data,
                 files=call.body.files, headers=call.headers, timeout=call.timeout,
                 allow_redirects=False, stream=True, auth=call.send_auth,
+                hooks=self._response_hooks(),
             )
+            location = resp.__dict__.pop("_mysdk_location", None)
+            if location is not None:
+                resp.headers["Location"] = location
             if not (call.stream and 200 <= resp.status_code < 300):
                 call.truncated = read_body(
                     resp, deadline=call.deadline, clock=self._monotonic,
@@ -463,7 +471,14 @@ class Client:
                  self._log)
         return resp
 
+    def _response_hooks(self) -> dict[str, list[Any]]:
+        # A request's hooks replace the session's for the same event: keep theirs first.
+        theirs = self._session.hooks.get("response") or []
+        return {"response": [*([theirs] if callable(theirs) else theirs), _hide_location]}
+
     def _before_send(self, call: Call) -> OutgoingRequest:
+        from mysdk.middleware import OutgoingRequest
+
         outgoing = OutgoingRequest(operation=call.operation, method=call.method, url=call.url,
                                    params=call.params, headers=call.headers,
                                    body=call.body.bytes, attempt=call.attempt)
@@ -759,6 +774,15 @@ def _own_session(
     if proxies is not NOT_GIVEN and proxies:
         session.proxies.update(proxies)
     return session
+
+
+def _hide_location(r: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
+    """Keep a 3xx's Location from requests, which, even with allow_redirects=False,
+    reads the whole body (no deadline, no size limit) and parses the Location
+    (a malformed one raises a raw ValueError); the client puts it back."""
+    if r.status_code in redirects.REDIRECT_STATUSES and "Location" in r.headers:
+        r.__dict__["_mysdk_location"] = r.headers.pop("Location")
+    return r
 
 
 def _has_provider(auth: object, credentials: Mapping[str, object] | None) -> bool:

@@ -1,6 +1,29 @@
-"""Typed resources of the API, each a thin layer over :meth:`mysdk.Client.request`."""
+"""Declared resources: path templates, typed operations, nesting; no particular API."""
 
-from mysdk.resources.base import Resource
-from mysdk.resources.cars import Car, CarsResource
+from mysdk.resources.base import Resource, ResourceField, resource
+from mysdk.resources.operations import (
+    Operation,
+    OperationOptions,
+    RawResponse,
+    delete,
+    get,
+    operation,
+    patch,
+    post,
+    put,
+)
 
-__all__ = ["Car", "CarsResource", "Resource"]
+__all__ = [
+    "Operation",
+    "OperationOptions",
+    "RawResponse",
+    "Resource",
+    "ResourceField",
+    "delete",
+    "get",
+    "operation",
+    "patch",
+    "post",
+    "put",
+    "resource",
+]

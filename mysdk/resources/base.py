@@ -1,66 +1,148 @@
-"""The declarative base of a resource: a collection path and a model type."""
+"""The declarative base of a resource, and how resources attach to a client.
+
+A resource is a class that declares a path template and operations; it holds
+no state but the client it is bound to and the path parameters bound so far::
+
+    class Items(mysdk.Resource):
+        path = "/v2/owners/{owner_id}/items"
+        item = "item_id"                      # client.owners(1).items(9) binds item_id
+
+        @mysdk.get("/{item_id}")
+        def get(self) -> Item:
+            raise NotImplementedError  # declared: mysdk sends it
+
+    class Owners(mysdk.Resource):
+        path = "/v2/owners"
+        item = "owner_id"
+        items = mysdk.resource(Items)         # nested: binds owner_id from the parent
+
+    class AcmeClient(mysdk.Client):
+        owners = mysdk.resource(Owners)
+
+    client.owners(1).items(9).get()           # GET /v2/owners/1/items/9
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, overload
 
-from mysdk.errors import DecodeError, InvalidRequestError
+from mysdk._types import NOT_GIVEN, NotGiven, TimeoutArg
+from mysdk.errors import InvalidRequestError
 
 if TYPE_CHECKING:
+    from typing_extensions import Self
+
     from mysdk.client import Client
+    from mysdk.retry import RetryPolicy
 
-__all__ = ["Model", "Resource"]
+__all__ = ["Resource", "ResourceField", "binding", "resource"]
 
-
-class Model(Protocol):
-    """A value type built from a JSON object."""
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Any:
-        """Build the value; raise ``KeyError``/``TypeError``/``ValueError`` on a bad shape."""
-        ...
+RT = TypeVar("RT", bound="Resource")
 
 
-M = TypeVar("M", bound=Model)
+class Resource:
+    """A group of operations under one path template.
 
+    Class attributes:
+        path: Template of the collection, e.g. ``"/owners/{owner_id}/items"``.
+        item: Name of the parameter that identifies one item (e.g.
+            ``"item_id"``): calling the resource, ``resource(9)``, binds it.
+        credentials: Name of the client's credentials its operations use
+            (``credentials=`` of :class:`~mysdk.Client`); ``None`` for none;
+            default the client's ``auth``.
 
-class Resource(Generic[M]):
-    """A REST collection: subclasses declare ``path`` and ``model``.
-
-    Example::
-
-        class CarsResource(Resource[Car]):
-            path = "/api/v1/cars"
-            model = Car
+    Resources are cheap views: binding creates a new one, nothing is cached
+    but the top-level resource per client.
     """
 
-    path: ClassVar[str]
-    model: ClassVar[type[Any]]
+    path: ClassVar[str] = ""
+    item: ClassVar[str | None] = None
+    credentials: ClassVar[str | NotGiven | None] = NOT_GIVEN
 
-    def __init__(self, client: Client) -> None:
+    __slots__ = ("_client", "_params")
+
+    def __init__(self, client: Client, params: Mapping[str, Any] | None = None) -> None:
         self._client = client
+        self._params: Mapping[str, Any] = dict(params or {})
 
-    def item_path(self, item_id: int | str) -> str:
-        """The path of one item; the id is percent-encoded (no path injection).
+    def __call__(self, item_id: object) -> Self:
+        """This resource with its ``item`` parameter bound to ``item_id``.
 
         Raises:
-            InvalidRequestError: The id is ``""``, ``"."`` or ``".."``, which
-                URL normalisation would turn into the collection or its parent.
+            InvalidRequestError: The resource declares no ``item``, or the id
+                is ``None``.
         """
-        text = str(item_id)
-        if text in ("", ".", ".."):
-            raise InvalidRequestError(f"{type(self).__name__}: item id {text!r} is not valid")
-        return f"{self.path}/{quote(text, safe='')}"
+        if self.item is None:
+            raise InvalidRequestError(f"{type(self).__name__} declares no item parameter")
+        if item_id is None or item_id is NOT_GIVEN:
+            raise InvalidRequestError(f"{type(self).__name__}: {self.item} must not be None")
+        return type(self)(self._client, {**self._params, self.item: item_id})
 
-    def _parse(self, data: Any) -> M:
-        """Build one model from JSON, or raise :class:`~mysdk.errors.DecodeError`."""
-        if not isinstance(data, Mapping):
-            raise DecodeError(f"expected a JSON object for {self.model.__name__}, got "
-                              f"{type(data).__name__}")
-        try:
-            return self.model.from_json(data)  # type: ignore[no-any-return]
-        except (KeyError, TypeError, ValueError) as exc:
-            raise DecodeError(f"cannot read {self.model.__name__} from the response: "
-                              f"{type(exc).__name__}: {exc}") from exc
+    def with_options(
+        self, *, headers: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None, timeout: TimeoutArg | NotGiven = NOT_GIVEN,
+        retry: RetryPolicy | NotGiven | None = NOT_GIVEN, idempotency_keys: bool | None = None,
+    ) -> Self:
+        """This resource on ``client.with_options(...)`` (see :meth:`mysdk.Client.with_options`)."""
+        client = self._client.with_options(headers=headers, params=params, timeout=timeout,
+                                           retry=retry, idempotency_keys=idempotency_keys)
+        return type(self)(client, self._params)
+
+    @property
+    def client(self) -> Client:
+        """The client this resource sends through."""
+        return self._client
+
+    def __repr__(self) -> str:
+        bound = ", ".join(f"{k}={v!r}" for k, v in self._params.items())
+        return f"{type(self).__name__}({bound})"
+
+
+class ResourceField(Generic[RT]):
+    """Attaches a resource class to a client class, or nests it in a resource.
+
+    On a client, each client gets one instance (made on first access). In a
+    resource, each access returns a new instance carrying the parent's bound
+    parameters, so ``client.owners(1).items`` fills ``{owner_id}``.
+    """
+
+    def __init__(self, cls: type[RT]) -> None:
+        if not (isinstance(cls, type) and issubclass(cls, Resource)):
+            raise TypeError(f"mysdk.resource() takes a Resource subclass, got {cls!r}")
+        self.cls = cls
+        self.name = cls.__name__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, obj: None, owner: type) -> ResourceField[RT]: ...
+    @overload
+    def __get__(self, obj: object, owner: type) -> RT: ...
+
+    def __get__(self, obj: object, owner: type) -> ResourceField[RT] | RT:
+        if obj is None:
+            return self
+        if isinstance(obj, Resource):
+            return self.cls(obj.client, obj._params)
+        from mysdk.client import RESOURCE_CACHE_PREFIX
+
+        key = RESOURCE_CACHE_PREFIX + self.name
+        cached: RT | None = obj.__dict__.get(key)
+        if cached is None:
+            cached = obj.__dict__[key] = self.cls(obj)  # type: ignore[arg-type]
+        return cached
+
+
+def resource(cls: type[RT]) -> ResourceField[RT]:
+    """Declare ``cls`` as a resource of a client class or a nested resource."""
+    return ResourceField(cls)
+
+
+def binding(owner: Any) -> tuple[Client, Mapping[str, Any], str | NotGiven | None, str]:
+    """``(client, bound params, default credentials, base path)`` of an
+    operation's owner (a resource, or a client for top-level operations)."""
+    if isinstance(owner, Resource):
+        return owner.client, owner._params, owner.credentials, owner.path
+    return owner, {}, NOT_GIVEN, ""

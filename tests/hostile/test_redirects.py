@@ -187,3 +187,31 @@ def test_a_redirected_listing_decodes_the_final_body(rs: responses.RequestsMock)
     rs.get(f"{BASE}/old", status=308, headers={"Location": "/new"})
     rs.get(f"{BASE}/new", body=json.dumps({"items": []}), content_type="application/json")
     assert _client().get("/old") == {"items": []}
+
+
+def test_a_redirect_with_a_dripping_body_is_bounded_by_the_deadline() -> None:
+    import time
+
+    from tests.hostile.server import drip
+
+    def handler(conn: socket.socket, request: Request) -> None:
+        conn.sendall(b"HTTP/1.1 307 X\r\nLocation: https://evil.example.com/\r\n"
+                     b"Content-Length: 500\r\nConnection: close\r\n\r\n")
+        drip(conn, b"x" * 500, 0.05, limit=10)
+
+    with hostile_server(handler) as server:
+        client = mysdk.Client(base_url=server.url, timeout=(1, 0.5),
+                              retry=mysdk.RetryPolicy(max_attempts=1, total_budget=1.0))
+        started = time.monotonic()
+        with pytest.raises(mysdk.ReadTimeoutError):
+            client.get("/x")
+    assert time.monotonic() - started < 2.0
+
+
+def test_a_malformed_location_is_a_redirect_error_not_a_raw_value_error() -> None:
+    def handler(conn: socket.socket, request: Request) -> None:
+        respond(conn, 302, headers={"Location": "http://[::1/bad"})
+
+    with hostile_server(handler) as server:
+        with pytest.raises(RedirectError):
+            mysdk.Client(base_url=server.url, retry=None).get("/x")
