@@ -25,12 +25,15 @@ demo: venv
 
 test: venv redis
 	$(BIN)/python -m pytest
+	$(BIN)/python -m mysdk.testing scan cassettes/
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-# Re-record the vcrpy cassettes in cassettes/ from a fresh reference server.
+# Re-record the vcrpy cassettes in cassettes/ from fresh reference servers
+# (mysdk's pytest plugin: --record; refused when CI is set), then scan them.
 record: venv
-	MYSDK_RECORD=1 $(BIN)/python -m pytest tests/replay -q
+	$(BIN)/python -m pytest tests/replay -q --record
+	$(BIN)/python -m mysdk.testing scan cassettes/
 
 bench: venv
 	$(BIN)/python bench/request_cost.py

@@ -1,9 +1,19 @@
-"""Shared fixtures: keep the environment from changing how ``requests`` behaves."""
+"""Shared fixtures: keep the environment from changing how ``requests`` behaves.
+
+Record/replay fixtures (``recorded_client``, ``fake_token_endpoint``, ``--record``)
+come from mysdk's own pytest plugin, ``mysdk.testing.plugin``, as in any project
+that installs ``mysdk[testing]``.
+"""
 
 from __future__ import annotations
 
 import pytest
 from hypothesis import settings
+
+# The kit's plugin loads through its pytest11 entry point; naming it here as well
+# keeps it loaded under PYTEST_DISABLE_PLUGIN_AUTOLOAD. pytester runs it in inner
+# sessions (tests/testing/test_plugin.py).
+pytest_plugins = ["mysdk.testing.plugin", "pytester"]
 
 # A busy 2-core CI machine can stall one example past hypothesis' default 200 ms
 # deadline; the properties are about values, not speed (benchmarks measure that).
