@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from examples.cat_api.server import API_KEY as CAT_API_KEY
 from mysdk.testing import scan_text
 from refserver.config import DEFAULT_CLIENT_SECRET
 
@@ -14,12 +15,12 @@ CASSETTE_FILES = sorted(p for p in CASSETTES.rglob("*") if p.is_file())
 
 
 def test_there_are_cassettes_to_scan() -> None:
-    assert len(CASSETTE_FILES) >= 4, f"no cassettes under {CASSETTES}: run `make record`"
+    assert len(CASSETTE_FILES) >= 9, f"cassettes missing under {CASSETTES}: run `make record`"
 
 
 @pytest.mark.parametrize("path", CASSETTE_FILES, ids=lambda p: str(p.relative_to(CASSETTES)))
 def test_cassette_holds_no_secret(path: Path) -> None:
-    assert scan_text(path.read_text(), known=(DEFAULT_CLIENT_SECRET,)) == []
+    assert scan_text(path.read_text(), known=(DEFAULT_CLIENT_SECRET, CAT_API_KEY)) == []
 
 
 @pytest.mark.parametrize("path", CASSETTE_FILES, ids=lambda p: str(p.relative_to(CASSETTES)))
