@@ -76,9 +76,11 @@ def branded_class(base: type[MySDKError], root: type[MySDKError]) -> type[MySDKE
         with _GUARD:
             cls = _CLASSES.get(key)
             if cls is None:
+                # Named like ``base`` so a traceback shows the error it is; being
+                # an SDK error is the trait this class adds.
                 cls = type(base.__name__, (base, root), {
-                    "__module__": root.__module__,
-                    "__qualname__": f"{root.__qualname__}.{base.__name__}",
+                    "__module__": base.__module__,
+                    "__qualname__": base.__qualname__,
                     "__doc__": base.__doc__,
                     "_mysdk_brand": (base, root),
                 })

@@ -521,7 +521,7 @@ def _pager(client: Client, spec: OperationSpec, path: str, request: dict[str, An
                                   params={**base_params, **page_request.params}, **request)
         _check_status(spec, resp)
         body = client.decode(resp)
-        return strategy.parse(page_request, body, resp.headers, parse_item)
+        return strategy.parse(page_request, body, resp.headers, parse_item, url=resp.url)
 
     start = values.get("start", NOT_GIVEN)
     first = start if isinstance(start, PageRequest) else strategy.first(base_params)

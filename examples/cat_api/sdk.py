@@ -1,0 +1,69 @@
+"""The Cat API SDK (the tornado_rest_client seed's API), on mysdk's public names only."""
+
+from __future__ import annotations
+
+import mysdk
+
+
+class CatError(mysdk.MySDKError):
+    """Root of every error the Cat SDK raises."""
+
+
+class CatNotFound(mysdk.NotFoundError):
+    """No cat has that id."""
+
+
+class Health(mysdk.Model):
+    status: str
+
+
+class Cat(mysdk.Model):
+    id: int
+    name: str
+    color: str | None = None
+
+
+class Photo(mysdk.Model):
+    id: int
+    url: str
+
+
+class Photos(mysdk.Resource):
+    path = "/cats/{cat_id}/photos"
+
+    @mysdk.get("", page=mysdk.LinkHeader())
+    def list(self, *, limit: int = 2, max_items: int | None = None) -> mysdk.Pager[Photo]:
+        raise NotImplementedError  # declared: mysdk sends it
+
+
+class Cats(mysdk.Resource):
+    path = "/cats"
+    item = "cat_id"
+    photos = mysdk.resource(Photos)  # client.cats(7).photos.list()
+
+    @mysdk.get("", page=mysdk.PageNumber())
+    def list(self, *, per_page: int = 20, max_pages: int | None = None) -> mysdk.Pager[Cat]:
+        raise NotImplementedError
+
+    @mysdk.post("", expect=(201,))
+    def create(self, *, name: str, color: str | None = None) -> Cat:
+        raise NotImplementedError
+
+    @mysdk.get("/random")
+    def random(self) -> Cat:
+        raise NotImplementedError
+
+    @mysdk.get("/{cat_id}")
+    def get(self, cat_id: int) -> Cat:
+        raise NotImplementedError
+
+
+class CatClient(mysdk.Client):
+    brand = mysdk.Brand("cat-sdk", "1.0.0", error=CatError)
+    error_map = mysdk.ErrorMap(envelope=mysdk.ErrorEnvelope(),
+                               by_code={"cat_not_found": CatNotFound})
+    cats = mysdk.resource(Cats)
+
+    @mysdk.get("/")
+    def health(self) -> Health:
+        raise NotImplementedError
