@@ -2,60 +2,42 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass
 from typing import Any
 
-from mysdk.errors import DecodeError
-from mysdk.pagination import Page, iterate_items
+from mysdk.models import Model
+from mysdk.pagination import Cursor, Page, Pager, PageRequest
 from mysdk.resources.base import Resource
 
 __all__ = ["Car", "CarsResource"]
 
 
-@dataclass(frozen=True, slots=True)
-class Car:
-    """A car as the API returns it.
+class Car(Model):
+    """A car as the API returns it (unknown fields are ignored).
 
     Attributes:
         id: Server-assigned id.
         make: Manufacturer, 1 to 64 characters.
         model: Model name, 1 to 64 characters.
         year: Model year, 1886 to 2100.
-        color: Colour, or ``None``.
+        color: Colour, or ``None`` (also when the field is absent).
         created_at: RFC 3339 UTC timestamp of creation.
         updated_at: RFC 3339 UTC timestamp of the last change.
+
+    ``Car.from_json(data)`` checks every field's type and raises
+    :class:`~mysdk.errors.DecodeError` naming the field; ``car.to_json()`` gives
+    the JSON object back (see :class:`mysdk.models.Model`).
     """
 
     id: int
     make: str
     model: str
     year: int
-    color: str | None
+    color: str | None = None
     created_at: str
     updated_at: str
 
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Car:
-        """Build a car from the API's JSON object.
 
-        Raises:
-            KeyError: A field is missing.
-            TypeError: A field has the wrong type.
-        """
-        car = cls(
-            id=data["id"], make=data["make"], model=data["model"], year=data["year"],
-            color=data.get("color"), created_at=data["created_at"],
-            updated_at=data["updated_at"],
-        )
-        for name, kind in (("id", int), ("make", str), ("model", str), ("year", int)):
-            if not isinstance(getattr(car, name), kind):
-                raise TypeError(f"field {name!r} should be {kind.__name__}")
-        return car
-
-    def to_json(self) -> dict[str, Any]:
-        """The car as a JSON-ready dict."""
-        return asdict(self)
+_PAGES = Cursor()  # {"items": [...], "next_cursor": "..."}; the next page is ?cursor=...
 
 
 class CarsResource(Resource[Car]):
@@ -114,18 +96,41 @@ class CarsResource(Resource[Car]):
             limit: Items per page, 1 to 100.
             cursor: ``next_cursor`` of the previous page; ``None`` for the first.
             make: Only cars of this make.
-        """
-        data = self._client.get(self.path, params={"limit": limit, "cursor": cursor,
-                                                   "make": make})
-        if not isinstance(data, Mapping) or not isinstance(data.get("items"), list):
-            raise DecodeError("expected {'items': [...], 'next_cursor': ...} from GET "
-                              f"{self.path}")
-        cursor_out = data.get("next_cursor")
-        return Page([self._parse(item) for item in data["items"]],
-                    cursor_out if isinstance(cursor_out, str) else None)
 
-    def iterate(self, *, limit: int = 20, make: str | None = None,
-                max_pages: int | None = None) -> Iterator[Car]:
-        """Every car, page by page (lazily); see :meth:`list`."""
-        return iterate_items(lambda c: self.list(limit=limit, cursor=c, make=make),
-                             max_pages=max_pages)
+        Returns:
+            The page: ``items``, ``next`` (``None`` on the last page) and
+            ``next_cursor``, the text to pass as ``cursor`` for the next page.
+
+        Raises:
+            DecodeError: The body is not ``{"items": [...], "next_cursor": ...}``
+                or an item is not a car (the message names it: ``items[3].year``).
+        """
+        request = _PAGES.first({"cursor": cursor})
+        data = self._client.get(self.path, params={"limit": limit, "make": make,
+                                                   **request.params})
+        return _PAGES.parse(request, data, {}, Car.from_json)
+
+    def iterate(self, *, limit: int = 20, make: str | None = None, cursor: str | None = None,
+                max_pages: int | None = None, max_items: int | None = None) -> Pager[Car]:
+        """Every car, fetching pages lazily (crossing empty ones); see :meth:`list`.
+
+        Args:
+            limit: Items per page, 1 to 100.
+            make: Only cars of this make.
+            cursor: Resume from a saved ``next_cursor``; ``None`` starts at the beginning.
+            max_pages: Fetch at most this many pages; ``None`` for all.
+            max_items: Yield at most this many cars; ``None`` for all.
+
+        Returns:
+            A :class:`~mysdk.pagination.Pager` (an iterator of cars; ``.pages()``
+            goes page by page; ``.next_request`` is where to resume).
+
+        Raises:
+            InvalidRequestError: ``max_pages`` or ``max_items`` is not an int >= 1.
+            DecodeError: (while iterating) a bad page, or a cursor seen before.
+        """
+        def fetch(request: PageRequest) -> Page[Car]:
+            return self.list(limit=limit, make=make, cursor=request.params.get("cursor"))
+
+        return Pager(fetch, _PAGES.first({"cursor": cursor}), max_pages=max_pages,
+                     max_items=max_items)
