@@ -17,6 +17,7 @@ import time
 from collections.abc import Sequence
 
 import mysdk
+from examples.cars_sdk import CarsClient
 from mysdk.events import Event
 from refserver import ServerConfig, start_server
 from refserver.config import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
@@ -44,7 +45,7 @@ def run(token_lifetime: float) -> None:
             client_id=DEFAULT_CLIENT_ID,
             client_secret=DEFAULT_CLIENT_SECRET,
         )
-        with mysdk.Client(base_url=server.base_url, auth=provider, on_event=print_event) as client:
+        with CarsClient(base_url=server.base_url, auth=provider, on_event=print_event) as client:
             print("create three cars")
             cars = [
                 client.cars.create(make="Volvo", model="240", year=1989, color="red"),

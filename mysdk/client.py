@@ -735,16 +735,6 @@ class Client:
             clone.idempotency_keys = idempotency_keys
         return clone
 
-    @property
-    def cars(self) -> Any:  # TEMPORARY until the Cars SDK moves to examples/ (issue 8)
-        """The Cars API (moving out of the core)."""
-        from mysdk.resources.cars import CarsResource
-
-        res = self.__dict__.get(RESOURCE_CACHE_PREFIX + "cars")
-        if res is None:
-            res = self.__dict__[RESOURCE_CACHE_PREFIX + "cars"] = CarsResource(self)
-        return res
-
     def close(self) -> None:
         """Close the session if this client created it; a caller's session stays open."""
         if self._owns_session:

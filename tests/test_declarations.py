@@ -178,7 +178,7 @@ def test_query_headers_and_defaults(rs: responses.RequestsMock, client: Acme) ->
     rs.get(f"{BASE}/v2/owners/1/items", json=[ITEM], match=[
         matchers.query_param_matcher({"q": "x", "limit": "10", "active": "false"}),
         matchers.header_matcher({"If-None-Match": '"v1"'})])
-    assert client.owners(1).items.search("x", if_none_match='"v1"') == [ITEM]
+    assert client.owners(1).items.search("x", if_none_match='"v1"') == [Item(9, "nine")]
 
 
 def test_multipart_upload_with_form_fields(rs: responses.RequestsMock, client: Acme) -> None:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 import pytest
 
 import mysdk
+from examples.cars_sdk import CarsClient
 from refserver import FaultConfig, RunningServer
 from tests.integration.conftest import provider_for
 
@@ -19,7 +20,7 @@ FAST_RETRIES = mysdk.RetryPolicy(max_attempts=10, base_delay=0.002, max_delay=0.
 
 def test_200_crud_calls_survive_30_percent_transient_failures(server: RunningServer) -> None:
     events: list[mysdk.Event] = []
-    client = mysdk.Client(base_url=server.base_url, auth=provider_for(server),
+    client = CarsClient(base_url=server.base_url, auth=provider_for(server),
                           retry=FAST_RETRIES, idempotency_keys=True, on_event=events.append)
     client.cars.list()  # fetch the token before the faults start
     events.clear()
@@ -55,7 +56,7 @@ def test_200_crud_calls_survive_30_percent_transient_failures(server: RunningSer
 def test_read_timeout_retries_only_what_is_safe(start: Callable[..., RunningServer]) -> None:
     server = start(faults=FaultConfig(slow_rate=1.0, slow_seconds=1.0))
     policy = mysdk.RetryPolicy(max_attempts=2, base_delay=0, max_delay=0)
-    with mysdk.Client(base_url=server.base_url, auth=provider_for(server), retry=policy,
+    with CarsClient(base_url=server.base_url, auth=provider_for(server), retry=policy,
                       timeout=(2.0, 0.2)) as client:
         with pytest.raises(mysdk.ReadTimeoutError) as post:
             client.cars.create(make="Saab", model="900", year=1992)  # no Idempotency-Key
@@ -71,7 +72,7 @@ def test_client_rate_limiter_keeps_under_the_server_limit(
 ) -> None:
     server = start(faults=FaultConfig(rate_limit_per_second=20))
     limiter = mysdk.TokenBucket(rate=15, burst=1)
-    with mysdk.Client(base_url=server.base_url, auth=provider_for(server),
+    with CarsClient(base_url=server.base_url, auth=provider_for(server),
                       rate_limiter=limiter, retry=None) as client:
         for _ in range(15):
             client.cars.list()
@@ -87,7 +88,7 @@ def test_429_retry_after_is_honoured(start: Callable[..., RunningServer]) -> Non
         slept.append(seconds)
         time.sleep(seconds)  # real: the server's bucket refills by wall clock
 
-    with mysdk.Client(base_url=server.base_url, auth=provider_for(server),
+    with CarsClient(base_url=server.base_url, auth=provider_for(server),
                       rate_limiter=limiter, sleep=sleep) as client:
         for _ in range(4):
             client.cars.list()

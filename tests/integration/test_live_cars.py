@@ -11,6 +11,7 @@ import pytest
 import requests
 
 import mysdk
+from examples.cars_sdk import CarsClient
 from refserver import RunningServer
 from tests.integration.conftest import provider_for
 
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.integration
 
 
 def test_crud_round_trip(server: RunningServer) -> None:
-    with mysdk.Client(base_url=server.base_url, auth=provider_for(server)) as client:
+    with CarsClient(base_url=server.base_url, auth=provider_for(server)) as client:
         created = client.cars.create(make="Volvo", model="240", year=1989, color="red")
         assert client.cars.get(created.id) == created
         replaced = client.cars.replace(created.id, make="Volvo", model="245", year=1990)
@@ -34,7 +35,7 @@ def test_crud_round_trip(server: RunningServer) -> None:
 
 
 def test_pagination_walks_every_car_once(server: RunningServer) -> None:
-    with mysdk.Client(base_url=server.base_url, auth=provider_for(server)) as client:
+    with CarsClient(base_url=server.base_url, auth=provider_for(server)) as client:
         ids = [client.cars.create(make="Fiat", model=f"m{i}", year=2000 + i).id
                for i in range(7)]
         walked = [car.id for car in client.cars.iterate(limit=3)]
@@ -42,7 +43,7 @@ def test_pagination_walks_every_car_once(server: RunningServer) -> None:
 
 
 def test_validation_error_carries_field_errors(server: RunningServer) -> None:
-    with mysdk.Client(base_url=server.base_url, auth=provider_for(server)) as client, \
+    with CarsClient(base_url=server.base_url, auth=provider_for(server)) as client, \
             pytest.raises(mysdk.UnprocessableEntityError) as info:
         client.cars.create(make="", model="x", year=1700)
     assert set(info.value.body["fields"]) == {"make", "year"}
@@ -51,7 +52,7 @@ def test_validation_error_carries_field_errors(server: RunningServer) -> None:
 @pytest.mark.parametrize("method", ["client_secret_basic", "client_secret_post"])
 def test_both_client_auth_methods(server: RunningServer, method: str) -> None:
     provider = provider_for(server, auth_method=method)
-    with mysdk.Client(base_url=server.base_url, auth=provider) as client:
+    with CarsClient(base_url=server.base_url, auth=provider) as client:
         assert client.cars.list().items == []
     assert server.stats.token_requests == 1
 
@@ -59,7 +60,7 @@ def test_both_client_auth_methods(server: RunningServer, method: str) -> None:
 def test_wrong_secret_is_a_token_request_error(server: RunningServer) -> None:
     provider = mysdk.ClientCredentials(token_url=server.token_url, client_id="demo-client",
                                        client_secret="wrong-secret-123")
-    with mysdk.Client(base_url=server.base_url, auth=provider) as client, \
+    with CarsClient(base_url=server.base_url, auth=provider) as client, \
             pytest.raises(mysdk.TokenRequestError) as info:
         client.cars.list()
     assert info.value.error == "invalid_client"
@@ -70,7 +71,7 @@ def test_wrong_secret_is_a_token_request_error(server: RunningServer) -> None:
 def test_new_token_after_real_expiry(start: Callable[..., RunningServer]) -> None:
     server = start(access_token_lifetime=1.0)
     events: list[mysdk.Event] = []
-    with mysdk.Client(base_url=server.base_url, auth=provider_for(server),
+    with CarsClient(base_url=server.base_url, auth=provider_for(server),
                       on_event=events.append) as client:
         client.cars.list()
         time.sleep(1.2)  # past the server's token lifetime
@@ -81,7 +82,7 @@ def test_new_token_after_real_expiry(start: Callable[..., RunningServer]) -> Non
 
 def test_reauth_when_the_server_revokes_the_token(server: RunningServer) -> None:
     events: list[mysdk.Event] = []
-    with mysdk.Client(base_url=server.base_url, auth=provider_for(server),
+    with CarsClient(base_url=server.base_url, auth=provider_for(server),
                       on_event=events.append) as client:
         car = client.cars.create(make="Saab", model="900", year=1992)
         server.expire_access_tokens()
@@ -94,7 +95,7 @@ def test_reauth_when_the_server_revokes_the_token(server: RunningServer) -> None
 def test_one_token_request_when_many_threads_hit_the_expiry(
     server: RunningServer, threads: int
 ) -> None:
-    with mysdk.Client(base_url=server.base_url, auth=provider_for(server)) as client:
+    with CarsClient(base_url=server.base_url, auth=provider_for(server)) as client:
         client.cars.list()
         server.expire_access_tokens()  # every thread now holds a token the server refuses
         barrier = threading.Barrier(threads)
@@ -119,7 +120,7 @@ def test_one_token_request_when_many_threads_hit_the_expiry(
 def test_caller_session_is_used_and_left_open(server: RunningServer) -> None:
     session = requests.Session()
     session.headers["X-Gateway"] = "team-a"
-    with mysdk.Client(base_url=server.base_url, auth=provider_for(server),
+    with CarsClient(base_url=server.base_url, auth=provider_for(server),
                       session=session) as client:
         client.cars.list()
     assert dict(session.headers)["X-Gateway"] == "team-a"
@@ -137,7 +138,7 @@ def test_a_redis_outage_degrades_to_direct_token_fetches(
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     with RedisTokenCache(url=f"redis://127.0.0.1:{port}/0", lock_timeout=0.2) as cache, \
-            mysdk.Client(base_url=server.base_url, auth=provider_for(server),
+            CarsClient(base_url=server.base_url, auth=provider_for(server),
                          token_cache=cache) as client:
         client.cars.create(make="Saab", model="900", year=1992)
         assert len(client.cars.list().items) == 1
