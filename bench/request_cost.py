@@ -68,7 +68,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
-REQUEST_TARGET = 1.05  # mysdk / raw requests.Session, CPU per keep-alive GET
+REQUEST_TARGET = 1.00  # mysdk / raw requests.Session, CPU per keep-alive GET
 IMPORT_TARGET = 1.10  # import mysdk / import requests, CPU
 
 WARMUP_REQUESTS = 200
