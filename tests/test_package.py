@@ -62,3 +62,43 @@ def test_import_does_not_load_optional_or_test_dependencies() -> None:
     assert "requests" in loaded  # the probe does see what was imported
     heavy = sorted(m for m in loaded if m.split(".")[0] in HEAVY)
     assert heavy == [], f"import mysdk loaded {heavy}"
+
+
+def test_the_core_names_no_api_and_loads_no_example() -> None:
+    code = (
+        "import json, sys\n"
+        "import mysdk, mysdk.resources, mysdk.pagination\n"
+        "from mysdk import Resource, Client\n"
+        "print(json.dumps([sorted(sys.modules), hasattr(Client, 'cars')]))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
+        check=True,
+    )
+    loaded, has_cars = json.loads(result.stdout)
+    assert not has_cars
+    assert [m for m in loaded if m.split(".")[0] == "examples" or "cars" in m] == []
+
+
+def test_the_sdk_building_blocks_load_only_when_used() -> None:
+    code = (
+        "import json, sys\n"
+        "import mysdk\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('mysdk.'))))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
+        check=True,
+    )
+    loaded = set(json.loads(result.stdout))
+    lazy = {"mysdk.models", "mysdk.pagination", "mysdk.resources", "mysdk.streaming",
+            "mysdk.middleware", "mysdk.testing"}
+    assert loaded.isdisjoint(lazy), sorted(loaded & lazy)
+
+
+def test_no_core_module_mentions_the_cars_api() -> None:
+    for path in (ROOT / "mysdk").rglob("*.py"):
+        if path.parts[-2] == "testing":
+            continue  # the test kit's examples may name it in prose
+        text = path.read_text()
+        assert "examples.cars" not in text and "cars_sdk" not in text, path
