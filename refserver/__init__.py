@@ -4,7 +4,14 @@ Used by the demo, integration tests, cassette recording and benchmarks; binds to
 loopback only. Start one with :func:`start_server` or ``python -m refserver``.
 """
 
-from refserver.config import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_SCOPES, ServerConfig
+from refserver.config import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_PUBLIC_CLIENT_ID,
+    DEFAULT_SCOPES,
+    DEFAULT_USER,
+    ServerConfig,
+)
 from refserver.faults import FaultConfig, FaultKind
 from refserver.runner import RunningServer, start_server
 from refserver.stats import ServerStats, StatsSnapshot
@@ -12,7 +19,9 @@ from refserver.stats import ServerStats, StatsSnapshot
 __all__ = [
     "DEFAULT_CLIENT_ID",
     "DEFAULT_CLIENT_SECRET",
+    "DEFAULT_PUBLIC_CLIENT_ID",
     "DEFAULT_SCOPES",
+    "DEFAULT_USER",
     "FaultConfig",
     "FaultKind",
     "RunningServer",

@@ -9,6 +9,14 @@ from tornado.web import Application, RequestHandler
 from refserver.cars import ApiFallbackHandler, CarHandler, CarsHandler, PingHandler
 from refserver.context import AppContext
 from refserver.handlers import HealthHandler, NotFoundHandler, TokenHandler
+from refserver.login_handlers import (
+    AuthorizeHandler,
+    DeviceApprovalHandler,
+    DeviceAuthorizationHandler,
+    DevicePageHandler,
+    MetadataHandler,
+    RevocationHandler,
+)
 
 __all__ = ["make_app"]
 
@@ -32,6 +40,13 @@ def make_app(ctx: AppContext) -> Application:
         [
             (r"/healthz", HealthHandler, kw),
             (r"/oauth/token", TokenHandler, kw),
+            (r"/oauth/authorize", AuthorizeHandler, kw),
+            (r"/oauth/device_authorization", DeviceAuthorizationHandler, kw),
+            (r"/oauth/revoke", RevocationHandler, kw),
+            (r"/\.well-known/oauth-authorization-server", MetadataHandler, kw),
+            (r"/\.well-known/openid-configuration", MetadataHandler, kw),
+            (r"/device", DevicePageHandler, kw),
+            (r"/device/approve", DeviceApprovalHandler, kw),
             (r"/api/v1/ping", PingHandler, kw),
             (r"/api/v1/cars/?", CarsHandler, kw),
             (r"/api/v1/cars/([^/]+)", CarHandler, kw),

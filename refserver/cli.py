@@ -10,7 +10,12 @@ import threading
 from collections.abc import Sequence
 from types import FrameType
 
-from refserver.config import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, ServerConfig
+from refserver.config import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_PUBLIC_CLIENT_ID,
+    ServerConfig,
+)
 from refserver.faults import FaultConfig
 from refserver.runner import start_server
 
@@ -45,6 +50,17 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ID:SECRET",
         help=f"repeatable; default {DEFAULT_CLIENT_ID}:<demo secret>",
     )
+    p.add_argument(
+        "--public-client",
+        action="append",
+        metavar="ID",
+        help="repeatable; a public client (no secret) for device and browser logins; "
+        f"default {DEFAULT_PUBLIC_CLIENT_ID}",
+    )
+    p.add_argument("--device-interval", type=int, default=5, metavar="SECONDS",
+                   help="RFC 8628 polling interval given to devices (default 5)")
+    p.add_argument("--device-code-lifetime", type=int, default=600, metavar="SECONDS",
+                   help="lifetime of device and user codes (default 600)")
     p.add_argument("--access-log", action="store_true")
     f = p.add_argument_group("faults (only /api/v1/*)")
     f.add_argument("--fault-503-rate", type=float, default=0.0, metavar="F")
@@ -75,7 +91,12 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         slow_seconds=args.fault_slow_seconds,
         seed=args.fault_seed,
     )
+    public = (frozenset(args.public_client) if args.public_client
+              else frozenset({DEFAULT_PUBLIC_CLIENT_ID}))
     return ServerConfig(
+        public_clients=public,
+        device_interval=args.device_interval,
+        device_code_lifetime=args.device_code_lifetime,
         host=args.host,
         port=args.port,
         db_path=args.db,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from refserver.faults import FaultConfig
@@ -9,12 +11,18 @@ from refserver.faults import FaultConfig
 __all__ = [
     "DEFAULT_CLIENT_ID",
     "DEFAULT_CLIENT_SECRET",
+    "DEFAULT_PUBLIC_CLIENT_ID",
     "DEFAULT_SCOPES",
+    "DEFAULT_USER",
     "FaultConfig",
     "ServerConfig",
 ]
 
 DEFAULT_CLIENT_ID = "demo-client"
+#: A public client (no secret, RFC 6749 §2.1), as a CLI or desktop app is.
+DEFAULT_PUBLIC_CLIENT_ID = "mysdk-cli"
+#: The resource owner who approves device and browser logins on this server.
+DEFAULT_USER = "demo-user"
 # A published demo credential for a loopback-only test server, not a secret.
 DEFAULT_CLIENT_SECRET = "demo-secret-change-me"
 DEFAULT_SCOPES: frozenset[str] = frozenset({"cars:read", "cars:write"})
@@ -22,6 +30,10 @@ DEFAULT_SCOPES: frozenset[str] = frozenset({"cars:read", "cars:write"})
 
 def _default_clients() -> dict[str, str]:
     return {DEFAULT_CLIENT_ID: DEFAULT_CLIENT_SECRET}
+
+
+def _default_public_clients() -> frozenset[str]:
+    return frozenset({DEFAULT_PUBLIC_CLIENT_ID})
 
 
 @dataclass
@@ -53,12 +65,32 @@ class ServerConfig:
     #: Bounded waits for start and stop, in seconds.
     start_timeout: float = 10.0
     stop_timeout: float = 10.0
+    #: Public clients (no secret, RFC 6749 §2.1): device and browser logins,
+    #: refresh; never client_credentials.
+    public_clients: frozenset[str] = field(default_factory=_default_public_clients)
+    #: Seconds a device code and its user code live (RFC 8628 §3.2 ``expires_in``).
+    device_code_lifetime: int = 600
+    #: Seconds a device must wait between polls (RFC 8628 §3.2 ``interval``); a
+    #: poll sooner than that answers ``slow_down`` and adds 5 s (§3.5).
+    device_interval: int = 5
+    #: Seconds an authorization code lives (RFC 6749 §4.1.2: at most 10 minutes).
+    authorization_code_lifetime: float = 60.0
+    #: Who approves browser logins (at once: this server has no login page) and
+    #: device logins (through ``POST /device/approve``).
+    user: str = DEFAULT_USER
+    #: The monotonic clock of token, device-code and code expiry, in seconds.
+    #: Tests pass a fake one to cross a device code's lifetime without waiting.
+    clock: Callable[[], float] = time.monotonic
 
     def __post_init__(self) -> None:
         if self.access_token_lifetime < 0:
             raise ValueError("access_token_lifetime must be >= 0")
-        if not self.clients:
+        if not self.clients and not self.public_clients:
             raise ValueError("at least one client is required")
+        if set(self.clients) & set(self.public_clients):
+            raise ValueError("a client is either confidential (with a secret) or public")
+        if self.device_code_lifetime <= 0 or self.device_interval < 0:
+            raise ValueError("device_code_lifetime must be > 0 and device_interval >= 0")
         if not self.scopes:
             raise ValueError("at least one scope is required")
 

@@ -1,10 +1,15 @@
-"""OAuth 2.0 token endpoint and bearer checks, built on oauthlib.
+"""OAuth 2.0 endpoints and bearer checks, built on oauthlib.
 
 oauthlib does the protocol: grant dispatch and validation for
-``client_credentials`` (RFC 6749 §4.4) and ``refresh_token`` (RFC 6749 §6),
-token responses (§5.1), error responses (§5.2) and bearer extraction
-(RFC 6750 §2.1). ``refserver.validator`` supplies the storage-facing hooks;
-this module wires oauthlib's endpoint classes together.
+``client_credentials`` (RFC 6749 §4.4), ``refresh_token`` (§6),
+``authorization_code`` with PKCE (§4.1, RFC 7636; S256 only) and the device
+code grant (RFC 8628 §3.4, §3.5), token responses (§5.1), error responses
+(§5.2), the authorization endpoint (§3.1), token revocation (RFC 7009) and
+bearer extraction (RFC 6750 §2.1). ``refserver.validator`` supplies the
+storage-facing hooks; this module wires oauthlib's endpoint classes together.
+The device authorization endpoint (RFC 8628 §3.1) and the server metadata
+(RFC 8414) need the issuer URL, known once the server is bound:
+:class:`LoginEndpoints`.
 """
 
 from __future__ import annotations
@@ -13,21 +18,41 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 from urllib.parse import parse_qs
 
 from oauthlib.oauth2 import (  # type: ignore[import-untyped]
+    AuthorizationCodeGrant,
+    AuthorizationEndpoint,
     BearerToken,
     ClientCredentialsGrant,
+    DeviceAuthorizationEndpoint,
+    MetadataEndpoint,
     RefreshTokenGrant,
     ResourceEndpoint,
+    RevocationEndpoint,
     TokenEndpoint,
 )
-from oauthlib.oauth2.rfc6749.errors import OAuth2Error  # type: ignore[import-untyped]
+from oauthlib.oauth2.rfc6749.errors import (  # type: ignore[import-untyped]
+    FatalClientError,
+    OAuth2Error,
+)
+from oauthlib.oauth2.rfc6749.grant_types.authorization_code import (  # type: ignore[import-untyped]
+    code_challenge_method_s256,
+)
+from oauthlib.oauth2.rfc8628.grant_types import DeviceCodeGrant  # type: ignore[import-untyped]
 
-from refserver.validator import CarsRequestValidator
+from refserver.grants import generate_user_code
+from refserver.validator import DEVICE_GRANT, CarsRequestValidator
 
-__all__ = ["BearerCheck", "CarsOAuth", "TokenResponse", "error_code_of", "grant_type_of"]
+__all__ = [
+    "BearerCheck",
+    "CarsOAuth",
+    "LoginEndpoints",
+    "TokenResponse",
+    "error_code_of",
+    "grant_type_of",
+]
 
 # oauthlib's DEBUG records contain token values (issued token dicts, refresh
 # tokens being validated). Cap it at INFO unless someone chose a level on purpose.
@@ -78,8 +103,24 @@ class RefreshingClientCredentialsGrant(ClientCredentialsGrant):  # type: ignore[
         return super().create_token_response(request, _AlwaysRefreshToken(token_handler))
 
 
-class CarsOAuth(TokenEndpoint, ResourceEndpoint):  # type: ignore[misc]
-    """Token endpoint (client_credentials, refresh_token) plus bearer resource checks."""
+class S256AuthorizationCodeGrant(AuthorizationCodeGrant):  # type: ignore[misc]
+    """oauthlib's authorization code grant, PKCE with ``S256`` only (RFC 7636 §4.2).
+
+    ``plain`` (and a request without ``code_challenge_method``, which means
+    ``plain``) is refused with ``invalid_request`` (RFC 9700 §2.1.1).
+    """
+
+    _code_challenge_methods: ClassVar[dict[str, Any]] = {"S256": code_challenge_method_s256}
+
+
+class CarsOAuth(
+    AuthorizationEndpoint, TokenEndpoint, ResourceEndpoint, RevocationEndpoint,  # type: ignore[misc]
+):
+    """Authorization, token and revocation endpoints plus bearer resource checks.
+
+    ``issuer`` (set once the server is bound) is added to every authorization
+    response as ``iss`` (RFC 9207 §2).
+    """
 
     def __init__(
         self, validator: CarsRequestValidator, *, lifetime: float, issue_refresh_tokens: bool
@@ -87,10 +128,18 @@ class CarsOAuth(TokenEndpoint, ResourceEndpoint):  # type: ignore[misc]
         grant_cls = (
             RefreshingClientCredentialsGrant if issue_refresh_tokens else ClientCredentialsGrant
         )
+        self.validator = validator
+        self.issuer = ""
         # A callable: oauthlib replaces a falsy int (a 0 s lifetime) with 3600, and
         # ``expires_in`` is whole seconds (RFC 6749 §5.1), rounded down here.
         whole_seconds = int(lifetime)
         bearer = BearerToken(validator, expires_in=lambda _request: whole_seconds)
+        code_grant = S256AuthorizationCodeGrant(validator)
+        code_grant.register_code_modifier(self._add_issuer)
+        AuthorizationEndpoint.__init__(
+            self, default_response_type="code", default_token_type=bearer,
+            response_types={"code": code_grant},
+        )
         # Unknown grant types fall through to the default handler, whose own check
         # answers unsupported_grant_type (RFC 6749 §5.2).
         TokenEndpoint.__init__(
@@ -100,9 +149,53 @@ class CarsOAuth(TokenEndpoint, ResourceEndpoint):  # type: ignore[misc]
             grant_types={
                 "client_credentials": grant_cls(validator),
                 "refresh_token": RefreshTokenGrant(validator),
+                "authorization_code": code_grant,
+                DEVICE_GRANT: DeviceCodeGrant(validator),
             },
         )
         ResourceEndpoint.__init__(self, default_token="Bearer", token_types={"Bearer": bearer})
+        RevocationEndpoint.__init__(self, validator)
+
+    def _add_issuer(
+        self, grant: dict[str, str], token_handler: Any, request: Any
+    ) -> dict[str, str]:
+        if self.issuer:
+            grant["iss"] = self.issuer  # RFC 9207 §2
+        return grant
+
+    def authorization_response(
+        self, uri: str, headers: Mapping[str, str], *, user: str
+    ) -> TokenResponse:
+        """Answer ``GET /oauth/authorize`` for ``user``, who consents at once (RFC 6749 §4.1.1).
+
+        A valid request is redirected (302) to its redirect URI with ``code``,
+        ``state`` and ``iss``; an error that may be redirected is (§4.1.2.1);
+        one that may not (unknown client, a redirect URI that is not loopback,
+        §3.1.2.4) is a 400 JSON error shown to the user instead.
+        """
+        try:
+            out_headers, _body, status = self.create_authorization_response(
+                uri, http_method="GET", body=None, headers=dict(headers),
+                credentials={"user": user},
+            )
+        except FatalClientError as exc:
+            return TokenResponse(int(exc.status_code), {"Content-Type": "application/json"},
+                                 _with_description(str(exc.json)))
+        except OAuth2Error as exc:  # e.g. a duplicated parameter
+            return TokenResponse(int(exc.status_code), {"Content-Type": "application/json"},
+                                 _with_description(str(exc.json)))
+        out = {str(k): str(v) for k, v in dict(out_headers).items()}
+        return TokenResponse(int(status), out, "")
+
+    def revocation_response(self, uri: str, body: str, headers: Mapping[str, str]) -> TokenResponse:
+        """Answer one POST to the revocation endpoint (RFC 7009 §2.1, §2.2)."""
+        out_headers, out_body, status = self.create_revocation_response(
+            uri, http_method="POST", body=body, headers=dict(headers))
+        out = {str(k): str(v) for k, v in dict(out_headers).items()}
+        out_body = _with_description(str(out_body or ""))
+        if int(status) == 401:
+            out["WWW-Authenticate"] = 'Basic realm="cars-api"'
+        return TokenResponse(int(status), out, out_body)
 
     def token_response(self, uri: str, body: str, headers: Mapping[str, str]) -> TokenResponse:
         """Answer one POST to the token endpoint (RFC 6749 §5.1 / §5.2)."""
@@ -145,15 +238,90 @@ class CarsOAuth(TokenEndpoint, ResourceEndpoint):  # type: ignore[misc]
         return BearerCheck(None, getattr(request, "bearer_error", "invalid_token"))
 
 
+class LoginEndpoints:
+    """Device authorization (RFC 8628 §3.1) and server metadata (RFC 8414 §3), for one issuer.
+
+    Args:
+        oauth: The server's other endpoints (their URLs go into the metadata).
+        issuer: The issuer URL, ``http://127.0.0.1:PORT`` (the metadata's
+            ``issuer``, RFC 8414 §2).
+        scopes: The ``scopes_supported``.
+        device_lifetime: Seconds a device code and user code live (``expires_in``).
+        device_interval: Seconds a device waits between polls (``interval``).
+    """
+
+    def __init__(self, oauth: CarsOAuth, *, issuer: str, scopes: frozenset[str],
+                 device_lifetime: int, device_interval: int) -> None:
+        self.issuer = issuer
+        self.oauth = oauth
+        self.device = DeviceAuthorizationEndpoint(
+            oauth.validator,
+            verification_uri=f"{issuer}/device",
+            expires_in=device_lifetime,
+            interval=device_interval,
+            verification_uri_complete=f"{issuer}/device?user_code={{user_code}}",
+            user_code_generator=generate_user_code,
+        )
+        claims: dict[str, Any] = {
+            "issuer": issuer,
+            "authorization_endpoint": f"{issuer}/oauth/authorize",
+            "token_endpoint": f"{issuer}/oauth/token",
+            "revocation_endpoint": f"{issuer}/oauth/revoke",
+            "device_authorization_endpoint": f"{issuer}/oauth/device_authorization",
+            "scopes_supported": sorted(scopes),
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query"],
+            "code_challenge_methods_supported": ["S256"],
+            "authorization_response_iss_parameter_supported": True,  # RFC 9207 §3
+        }
+        # raise_errors=False: oauthlib refuses an http issuer unless the process-wide
+        # OAUTHLIB_INSECURE_TRANSPORT is set, and this issuer is loopback http.
+        self.metadata = MetadataEndpoint([oauth], claims=claims, raise_errors=False)
+
+    def device_authorization_response(
+        self, uri: str, body: str, headers: Mapping[str, str]
+    ) -> tuple[TokenResponse, dict[str, Any] | None]:
+        """Answer one POST to the device authorization endpoint (RFC 8628 §3.2, §3.3).
+
+        Returns the response and, for a 200, oauthlib's answer (device code, user
+        code, scope, expiry) for the caller to store.
+        """
+        try:
+            _headers, data, status = self.device.create_device_authorization_response(
+                uri, http_method="POST", body=body, headers=dict(headers))
+        except OAuth2Error as exc:
+            headers_out = {"Content-Type": "application/json", "Cache-Control": "no-store"}
+            status = int(exc.status_code)
+            if status == 401:
+                headers_out["WWW-Authenticate"] = 'Basic realm="cars-api"'
+            return TokenResponse(status, headers_out, _with_description(str(exc.json))), None
+        payload = dict(data)
+        payload.pop("scope", None)  # not an RFC 8628 §3.2 field; kept server-side
+        return TokenResponse(int(status), {"Content-Type": "application/json",
+                                           "Cache-Control": "no-store"},
+                             json.dumps(payload)), dict(data)
+
+    def metadata_json(self) -> str:
+        """The RFC 8414 §3.2 metadata document."""
+        _headers, body, _status = self.metadata.create_metadata_response(self.issuer)
+        return str(body)
+
+
 # oauthlib leaves error_description empty for these; it is OPTIONAL (RFC 6749 §5.2)
 # but SDK error messages are better with it.
 _DESCRIPTIONS = {
     "invalid_client": "client authentication failed",
-    "invalid_grant": "refresh token is invalid, expired, revoked or issued to another client",
-    "unsupported_grant_type": "grant_type must be client_credentials or refresh_token",
+    "invalid_grant": "the grant (refresh token, authorization code, device code or PKCE "
+                     "code_verifier) is invalid, expired, revoked or issued to another client",
+    "unsupported_grant_type": "grant_type must be client_credentials, refresh_token, "
+                              "authorization_code or urn:ietf:params:oauth:grant-type:device_code",
     "invalid_scope": "requested scope is invalid or unknown",
     "unauthorized_client": "client may not use this grant type",
-    "invalid_request": "malformed token request",
+    "invalid_request": "malformed request",
+    "authorization_pending": "the user has not approved the device yet",
+    "slow_down": "polling too often: wait 5 more seconds between polls",
+    "expired_token": "the device code has expired; start a new device login",
+    "access_denied": "the user denied the request",
 }
 
 

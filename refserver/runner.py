@@ -78,6 +78,19 @@ class RunningServer:
         return f"{self.base_url}/oauth/token"
 
     @property
+    def issuer(self) -> str:
+        """The issuer URL of the server's metadata (RFC 8414 §2): its base URL."""
+        return self.base_url
+
+    def decide_device(self, user_code: str, *, approve: bool = True) -> bool:
+        """Approve (or deny) a pending device login as the user would (RFC 8628 §3.3).
+
+        The same as ``POST /device/approve``; False when no pending login has
+        ``user_code`` (unknown, already decided, or expired).
+        """
+        return self._ctx.devices.decide(user_code, approve=approve, user=self.config.user)
+
+    @property
     def stats(self) -> ServerStats:
         return self._ctx.stats
 
@@ -161,6 +174,7 @@ class RunningServer:
         try:
             server.add_sockets([sock])
             self._port = int(sock.getsockname()[1])
+            self._ctx.bind_issuer(self.base_url)
             self._ready.set()
             await self._stop_event.wait()
         finally:

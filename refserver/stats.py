@@ -21,6 +21,7 @@ class StatsSnapshot(TypedDict):
     cars_created: int
     idempotent_replays: int
     faults_injected: dict[str, int]
+    revocations: int
 
 
 class ServerStats:
@@ -42,6 +43,7 @@ class ServerStats:
         self._cars_created = 0
         self._idempotent_replays = 0
         self._faults: Counter[str] = Counter()
+        self._revocations = 0
 
     # -- recording (called on the IOLoop thread) --------------------------------
 
@@ -74,6 +76,10 @@ class ServerStats:
     def record_fault(self, kind: str) -> None:
         with self._lock:
             self._faults[kind] += 1
+
+    def record_revocation(self) -> None:
+        with self._lock:
+            self._revocations += 1
 
     # -- reading ------------------------------------------------------------------
 
@@ -122,6 +128,12 @@ class ServerStats:
         with self._lock:
             return dict(self._faults)
 
+    @property
+    def revocations(self) -> int:
+        """Tokens revoked at the revocation endpoint (RFC 7009); unknown ones not counted."""
+        with self._lock:
+            return self._revocations
+
     def snapshot(self) -> StatsSnapshot:
         with self._lock:
             return StatsSnapshot(
@@ -134,6 +146,7 @@ class ServerStats:
                 cars_created=self._cars_created,
                 idempotent_replays=self._idempotent_replays,
                 faults_injected=dict(self._faults),
+                revocations=self._revocations,
             )
 
     def reset(self) -> None:
@@ -147,3 +160,4 @@ class ServerStats:
             self._cars_created = 0
             self._idempotent_replays = 0
             self._faults.clear()
+            self._revocations = 0

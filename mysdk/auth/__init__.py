@@ -1,15 +1,71 @@
-"""Credentials for the client: OAuth2 token providers and fixed tokens."""
+"""Credentials for the client: OAuth2 token providers and fixed tokens.
+
+User logins (discovery, refresh token, device and browser login, revocation)
+are imported on first use of their names, so ``import mysdk`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from mysdk.auth.base import Credentials, TokenProvider
 from mysdk.auth.manager import TokenManager
 from mysdk.auth.oauth2 import ClientCredentials
 from mysdk.auth.static import APIKey, StaticToken
 
+if TYPE_CHECKING:  # imported on first use (see __getattr__)
+    from mysdk.auth.browser import browser_flow
+    from mysdk.auth.device import DeviceCode, DevicePrompt, TerminalPrompt, device_flow
+    from mysdk.auth.discovery import ServerMetadata, clear_discovery_cache, discover
+    from mysdk.auth.login import Login, LogoutResult
+    from mysdk.auth.login_errors import DiscoveryError, LoginError, LoginRequiredError
+    from mysdk.auth.refresh import RefreshTokenProvider
+    from mysdk.auth.revocation import revoke_token
+
+_LAZY = {
+    "browser_flow": "mysdk.auth.browser",
+    "DeviceCode": "mysdk.auth.device", "DevicePrompt": "mysdk.auth.device",
+    "TerminalPrompt": "mysdk.auth.device", "device_flow": "mysdk.auth.device",
+    "ServerMetadata": "mysdk.auth.discovery", "clear_discovery_cache": "mysdk.auth.discovery",
+    "discover": "mysdk.auth.discovery",
+    "Login": "mysdk.auth.login", "LogoutResult": "mysdk.auth.login",
+    "DiscoveryError": "mysdk.auth.login_errors", "LoginError": "mysdk.auth.login_errors",
+    "LoginRequiredError": "mysdk.auth.login_errors",
+    "RefreshTokenProvider": "mysdk.auth.refresh",
+    "revoke_token": "mysdk.auth.revocation",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mysdk.auth' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
 __all__ = [
     "APIKey",
     "ClientCredentials",
     "Credentials",
+    "DeviceCode",
+    "DevicePrompt",
+    "DiscoveryError",
+    "Login",
+    "LoginError",
+    "LoginRequiredError",
+    "LogoutResult",
+    "RefreshTokenProvider",
+    "ServerMetadata",
     "StaticToken",
+    "TerminalPrompt",
     "TokenManager",
     "TokenProvider",
+    "browser_flow",
+    "clear_discovery_cache",
+    "device_flow",
+    "discover",
+    "revoke_token",
 ]

@@ -24,7 +24,13 @@ from mysdk.errors import InvalidRequestError, MySDKError, TokenRequestError, saf
 from mysdk.retry import parse_retry_after
 from mysdk.tokens.token import Token
 
-__all__ = ["MAX_TOKEN_RESPONSE", "ClientAuthMethod", "request_seconds", "request_token"]
+__all__ = [
+    "MAX_TOKEN_RESPONSE",
+    "ClientAuthMethod",
+    "request_form",
+    "request_seconds",
+    "request_token",
+]
 
 ClientAuthMethod = Literal["client_secret_basic", "client_secret_post"]
 """Client authentication methods of RFC 6749 §2.3.1 (names from RFC 7591 §2)."""
@@ -161,6 +167,73 @@ def request_token(
         TransportError: The endpoint could not be reached or the connection broke.
         InvalidRequestError: The request could not be built (e.g. a bad URL).
     """
+    resp, issued_at, deadline, guard = _send(
+        session, token_url, form, client_id=client_id, client_secret=client_secret,
+        auth_method=auth_method, timeout=timeout)
+    try:
+        return _answer(resp, token_url, issued_at, deadline, guard.location)
+    finally:
+        resp.close()
+
+
+def request_form(
+    session: requests.Session,
+    url: str,
+    form: dict[str, str],
+    *,
+    client_id: str,
+    client_secret: str | None,
+    auth_method: ClientAuthMethod,
+    timeout: Any,
+    what: str,
+) -> dict[str, Any]:
+    """POST a form to an OAuth endpoint that is not the token endpoint; return its JSON.
+
+    For the device authorization endpoint (RFC 8628 §3.1) and the revocation
+    endpoint (RFC 7009 §2.1), which authenticate the client as the token
+    endpoint does (RFC 6749 §2.3.1) and answer errors as RFC 6749 §5.2 says.
+    Every guarantee of :func:`request_token` holds: no session credentials,
+    no redirect followed, the body read within ``request_seconds(timeout)``
+    and :data:`MAX_TOKEN_RESPONSE` bytes, nothing raw escapes.
+
+    Args:
+        session: Session carrying the caller's TLS, proxy and mTLS settings.
+        url: The endpoint.
+        form: The request's fields.
+        client_id: The client identifier (RFC 6749 §2.2).
+        client_secret: The client secret, or ``None`` for a public client.
+        auth_method: ``client_secret_basic`` or ``client_secret_post``.
+        timeout: Seconds, a ``(connect, read)`` pair, or ``None``.
+        what: What the request is, for messages (``"device authorization
+            request"``).
+
+    Returns:
+        The decoded JSON object of a 200 answer; ``{}`` for a 200 with an
+        empty body (RFC 7009 §2.2: the body of a revocation answer is ignored).
+
+    Raises:
+        TokenRequestError: An RFC 6749 §5.2 error answer (``retryable`` for a
+            5xx, a 429 or ``temporarily_unavailable``, with ``retry_after``); or
+            ``error="invalid_response"`` for a redirect, a body over 64 KiB, or
+            a 200 whose non-empty body is not a JSON object.
+        TransportError: The endpoint could not be reached, or the answer did not
+            arrive within the timeout.
+        InvalidRequestError: The request could not be built (e.g. a bad URL).
+    """
+    resp, _issued_at, deadline, guard = _send(
+        session, url, form, client_id=client_id, client_secret=client_secret,
+        auth_method=auth_method, timeout=timeout)
+    try:
+        return _answer_json(resp, url, deadline, guard.location, what)
+    finally:
+        resp.close()
+
+
+def _send(
+    session: requests.Session, url: str, form: dict[str, str], *, client_id: str,
+    client_secret: str | None, auth_method: ClientAuthMethod, timeout: Any,
+) -> tuple[requests.Response, float, float, _RedirectGuard]:
+    """POST ``form`` with client authentication; the response, unread (stream=True)."""
     data = dict(form)
     basic: tuple[str, str] | None = None
     if client_secret is None or auth_method == "client_secret_post":
@@ -177,22 +250,19 @@ def request_token(
     guard = _RedirectGuard()
     try:
         resp = session.post(
-            token_url, data=data, auth=_ClientAuth(basic), headers=_headers(session),
+            url, data=data, auth=_ClientAuth(basic), headers=_headers(session),
             params=_params(session), hooks=_hooks(session, guard), timeout=timeout,
             allow_redirects=False, stream=True,
         )
     except requests.RequestException as exc:
-        failure = map_request_exception(exc, "POST", token_url)
+        failure = map_request_exception(exc, "POST", url)
     except (ValueError, LookupError) as exc:  # e.g. a URL or header requests cannot encode
         failure = InvalidRequestError(
-            f"invalid token request POST {safe_url(token_url)}: {type(exc).__name__}")
+            f"invalid request POST {safe_url(url)}: {type(exc).__name__}")
     if failure is not None:
         raise failure  # outside the except block: no __context__ holding the original
     assert resp is not None
-    try:
-        return _answer(resp, token_url, issued_at, deadline, guard.location)
-    finally:
-        resp.close()
+    return resp, issued_at, deadline, guard
 
 
 def _headers(session: requests.Session) -> dict[str, str | None]:
@@ -221,27 +291,8 @@ def _hooks(session: requests.Session, guard: _RedirectGuard) -> dict[str, list[A
 
 def _answer(resp: requests.Response, token_url: str, issued_at: float, deadline: float,
             location: str | None) -> Token:
-    status = resp.status_code
-    if 300 <= status < 400:
-        target = _location(location or resp.headers.get("Location"), token_url)
-        raise _invalid(
-            f"the token endpoint answered with a redirect (HTTP {status} to {target}), which "
-            "is never followed: a token request goes to the configured token URL only "
-            "(RFC 6749 §3.2)", resp, token_url)
-    failure: MySDKError | None = None
-    truncated = False
-    try:
-        truncated = read_body(resp, deadline=deadline, limit=MAX_TOKEN_RESPONSE,
-                              method="POST", url=token_url)
-    except requests.RequestException as exc:  # only when resp.raw is not urllib3's
-        failure = map_request_exception(exc, "POST", token_url)
-    if failure is not None:
-        raise failure
-    if truncated:
-        raise _invalid(f"the token response is larger than {MAX_TOKEN_RESPONSE // 1024} KiB",
-                       resp, token_url)
-    body = _json(resp.content)
-    if status == 200:
+    body = _read(resp, token_url, deadline, location, "token request")
+    if resp.status_code == 200:
         if not isinstance(body, dict):
             raise _invalid("the token endpoint did not answer with a JSON object "
                            "(RFC 6749 §5.1)", resp, token_url)
@@ -251,14 +302,55 @@ def _answer(resp: requests.Response, token_url: str, issued_at: float, deadline:
         except TokenRequestError as exc:
             problem = exc.message
         raise _invalid(problem, resp, token_url)
+    raise _refusal(resp, token_url, body, "token request")
+
+
+def _answer_json(resp: requests.Response, url: str, deadline: float, location: str | None,
+                 what: str) -> dict[str, Any]:
+    body = _read(resp, url, deadline, location, what)
+    if resp.status_code == 200:
+        if not resp.content.strip():
+            return {}
+        if not isinstance(body, dict):
+            raise _invalid(f"the {what} was not answered with a JSON object", resp, url)
+        return body
+    raise _refusal(resp, url, body, what)
+
+
+def _read(resp: requests.Response, url: str, deadline: float, location: str | None,
+          what: str) -> Any:
+    """The decoded JSON body (None when not JSON) of a non-redirect answer, read in time."""
+    status = resp.status_code
+    if 300 <= status < 400:
+        target = _location(location or resp.headers.get("Location"), url)
+        raise _invalid(
+            f"the {what} was answered with a redirect (HTTP {status} to {target}), which "
+            "is never followed: OAuth requests go to the configured URL only "
+            "(RFC 6749 §3.2)", resp, url)
+    failure: MySDKError | None = None
+    truncated = False
+    try:
+        truncated = read_body(resp, deadline=deadline, limit=MAX_TOKEN_RESPONSE,
+                              method="POST", url=url)
+    except requests.RequestException as exc:  # only when resp.raw is not urllib3's
+        failure = map_request_exception(exc, "POST", url)
+    if failure is not None:
+        raise failure
+    if truncated:
+        raise _invalid(f"the answer to the {what} is larger than "
+                       f"{MAX_TOKEN_RESPONSE // 1024} KiB", resp, url)
+    return _json(resp.content)
+
+
+def _refusal(resp: requests.Response, url: str, body: Any, what: str) -> TokenRequestError:
     error = body.get("error") if isinstance(body, dict) else None
     if not (isinstance(error, str) and _ERROR_CODE.fullmatch(error)):
-        raise _invalid("the token endpoint answered without an RFC 6749 §5.2 error object",
-                       resp, token_url)
+        return _invalid(f"the {what} was answered without an RFC 6749 §5.2 error object",
+                        resp, url)
     assert isinstance(body, dict)
     description = _description(body.get("error_description"))
-    text = f"token request refused: {error}" + (f" ({description})" if description else "")
-    raise _error(text, resp, token_url, error=error, description=description)
+    text = f"{what} refused: {error}" + (f" ({description})" if description else "")
+    return _error(text, resp, url, error=error, description=description)
 
 
 def _json(raw: bytes) -> Any:
