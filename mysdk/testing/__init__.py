@@ -34,8 +34,6 @@ from mysdk.testing._recorder import Recorder
 from mysdk.testing._scrub import Scrubber, scrub_response_body
 from mysdk.testing._vcr import NetworkBlockedError, block_network, make_vcr
 from mysdk.testing.factories import (
-    car_json,
-    make_car,
     make_model,
     make_response,
     make_status_error,
@@ -58,11 +56,9 @@ __all__ = [
     "SecretNames",
     "TokenRequest",
     "block_network",
-    "car_json",
     "credential_headers",
     "find_secrets",
     "is_placeholder",
-    "make_car",
     "make_model",
     "make_response",
     "make_status_error",

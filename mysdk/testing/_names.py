@@ -51,6 +51,7 @@ SECRET_HEADERS = frozenset({
 })
 """Header names (lower case) whose values are secret, in requests and responses."""
 
+_CREDENTIAL_NAME = re.compile(r"(?i)key|token|secret|auth|signature|session|password|credential")
 _PLACEHOLDER = re.compile(r"(?:\*\*|%2A%2A)FILTERED(?:-[0-9a-f]{8})?(?:\*\*|%2A%2A)", re.I)
 
 
@@ -125,17 +126,29 @@ DEFAULT_SECRET_NAMES = SecretNames()
 def credential_headers(client: Any) -> frozenset[str]:
     """Header names the client's credentials are sent in.
 
+    Reads the client's ``auth``, its named ``credentials`` (per call, operation or
+    resource) and the headers of its session whose names look like credentials
+    (gateway keys such as ``Ocp-Apim-Subscription-Key``).
+
     Args:
         client: A :class:`mysdk.Client` (anything with an ``auth`` attribute).
 
     Returns:
-        ``{"Authorization"}`` for OAuth2 token providers and bearer tokens, the
-        configured header of a :class:`mysdk.StaticToken` or :func:`mysdk.APIKey`
-        (e.g. ``{"Api-Key"}``), or an empty set when the client has no credentials.
-        Names are spelled as the client spells them; compare them case-insensitively.
+        E.g. ``{"Authorization"}`` for OAuth2 token providers and bearer tokens,
+        ``{"Api-Key"}`` for ``mysdk.APIKey(key, header="Api-Key")``; empty when
+        the client sends no credentials. Names are spelled as the client
+        spells them; compare them case-insensitively.
     """
-    auth = getattr(client, "auth", None)
-    if auth is None:
-        return frozenset()
-    header = getattr(auth, "header", "Authorization")
-    return frozenset({header}) if isinstance(header, str) and header else frozenset()
+    found: set[str] = set()
+    named = getattr(client, "_named", None)  # the constructor's credentials=
+    for auth in (getattr(client, "auth", None), *(named.values() if isinstance(named, dict)
+                                                   else ())):
+        if auth is not None:
+            header = getattr(auth, "header", "Authorization")
+            if isinstance(header, str) and header:
+                found.add(header)
+    session = getattr(client, "_session", None)
+    for name in getattr(session, "headers", None) or ():
+        if isinstance(name, str) and _CREDENTIAL_NAME.search(name):
+            found.add(name)
+    return frozenset(found)

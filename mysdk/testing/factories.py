@@ -4,7 +4,7 @@ Example::
 
     resp = make_response(200, json={"id": 1}, url="https://api.example.test/api/v1/cars/1")
     error = make_status_error(404, json={"error": "not_found"})   # a mysdk.NotFoundError
-    car = make_car(color="blue")                                 # a mysdk Car
+    car = make_model(Car, {"id": 1, "make": "VW"}, color="blue")  # your mysdk.Model
 """
 
 from __future__ import annotations
@@ -19,9 +19,8 @@ from requests.structures import CaseInsensitiveDict
 
 if TYPE_CHECKING:  # imported when used: loading the kit (and its plugin) stays light
     from mysdk.errors import APIStatusError
-    from mysdk.resources.cars import Car
 
-__all__ = ["car_json", "make_car", "make_model", "make_response", "make_status_error"]
+__all__ = ["make_model", "make_response", "make_status_error"]
 
 M = TypeVar("M")
 
@@ -102,41 +101,27 @@ def make_status_error(status: int, *, json: Any = _MISSING, body: bytes | str = 
 
 
 def make_model(model: type[M], data: Mapping[str, Any] | None = None, **fields: Any) -> M:
-    """Build a model from JSON the way a resource does: ``model.from_json(data | fields)``.
+    """Build a model from JSON as the client does: ``data`` with ``fields`` on top.
 
     Args:
-        model: A class with a ``from_json`` classmethod (e.g. :class:`Car`).
+        model: A :class:`mysdk.Model` subclass, a dataclass, or any class with a
+            ``from_json`` classmethod.
         data: The JSON object; ``fields`` override its keys.
         **fields: More keys.
 
     Returns:
-        The model instance.
+        The model instance, every field checked against its annotation.
 
     Raises:
-        KeyError, TypeError, ValueError: Whatever ``from_json`` raises for a bad shape.
+        DecodeError: A required field is missing or a value does not fit
+            (:func:`mysdk.models.parse`; the message names the field).
+        InvalidRequestError: ``model`` cannot be decoded.
     """
-    from_json = getattr(model, "from_json")  # noqa: B009 - the Model protocol's constructor
-    result: M = from_json({**(data or {}), **fields})
-    return result
+    payload = {**(data or {}), **fields}
+    from_json = getattr(model, "from_json", None)
+    if callable(from_json):
+        built: M = from_json(payload)
+        return built
+    from mysdk.models import parse
 
-
-def car_json(car_id: int = 1, **changes: Any) -> dict[str, Any]:
-    """The Cars API's JSON for one car (defaults: a 2001 VW Golf), with ``changes``."""
-    data: dict[str, Any] = {
-        "id": car_id, "make": "VW", "model": "Golf", "year": 2000 + car_id % 100,
-        "color": None, "created_at": "2024-01-01T00:00:00Z",
-        "updated_at": "2024-01-01T00:00:00Z",
-    }
-    data.update(changes)
-    return data
-
-
-def make_car(car_id: int = 1, **changes: Any) -> Car:
-    """A :class:`mysdk.resources.cars.Car` built from :func:`car_json`.
-
-    Raises:
-        KeyError, TypeError: ``changes`` break the car's shape.
-    """
-    from mysdk.resources.cars import Car
-
-    return make_model(Car, car_json(car_id, **changes))
+    return parse(model, payload)

@@ -20,7 +20,7 @@ import json
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 from urllib.parse import parse_qsl, unquote_plus
 
 if TYPE_CHECKING:
@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     import mysdk
 
 __all__ = ["FakeTokenEndpoint", "TokenRequest"]
+
+C = TypeVar("C", bound="mysdk.Client")
 
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}  # RFC 6749 §5.1
 
@@ -158,12 +160,27 @@ class FakeTokenEndpoint:
         return mysdk.ClientCredentials(token_url=self.token_url, client_id=self.client_id,
                                        client_secret=self.client_secret, **kwargs)
 
-    def client(self, base_url: str = "https://api.example.test", **kwargs: Any) -> mysdk.Client:
-        """A :class:`mysdk.Client` authenticating here (``retry=None`` unless given)."""
+    @overload
+    def client(self, base_url: str = ..., *, cls: None = None, **kwargs: Any) -> mysdk.Client: ...
+
+    @overload
+    def client(self, base_url: str = ..., *, cls: type[C], **kwargs: Any) -> C: ...
+
+    def client(self, base_url: str = "https://api.example.test", *,
+               cls: type[Any] | None = None, **kwargs: Any) -> Any:
+        """A client authenticating here (``retry=None`` unless given).
+
+        Args:
+            base_url: The API's URL.
+            cls: The client class, e.g. your SDK's ``mysdk.Client`` subclass;
+                default :class:`mysdk.Client`.
+            **kwargs: More keyword arguments of the client.
+        """
         import mysdk
 
         kwargs.setdefault("retry", None)
-        return mysdk.Client(base_url=base_url, auth=self.credentials(), **kwargs)
+        client_class = cls if cls is not None else mysdk.Client
+        return client_class(base_url=base_url, auth=self.credentials(), **kwargs)
 
     def protect(self, method: str, url: str, *, status: int = 200, json: Any = None,
                 headers: Mapping[str, str] | None = None) -> None:

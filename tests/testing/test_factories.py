@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 import mysdk
-from mysdk.resources.cars import Car
 from mysdk.testing import (
-    car_json,
-    make_car,
     make_model,
     make_response,
     make_status_error,
@@ -59,11 +58,36 @@ def test_make_status_error_reads_retry_after() -> None:
     assert make_status_error(429, headers={"Retry-After": "3"}).retry_after == 3.0
 
 
-def test_make_model_and_make_car() -> None:
-    car = make_car(7, color="blue")
-    assert isinstance(car, Car)
-    assert (car.id, car.make, car.color, car.year) == (7, "VW", "blue", 2007)
-    assert make_model(Car, car_json(7), color="blue") == car
-    with pytest.raises(KeyError):
-        make_model(Car, {"id": 1})
+class Owner(mysdk.Model):
+    id: int
+    name: str
+    email: str | None = None
 
+
+@dataclasses.dataclass(frozen=True)
+class Point:
+    x: int
+    y: int
+
+
+def test_make_model_builds_and_checks_a_model() -> None:
+    owner = make_model(Owner, {"id": 1, "name": "Ada"}, email="ada@example.test")
+    assert owner == Owner(id=1, name="Ada", email="ada@example.test")
+    with pytest.raises(mysdk.DecodeError, match="name"):
+        make_model(Owner, {"id": 1})
+    with pytest.raises(mysdk.DecodeError, match="id"):
+        make_model(Owner, id="one", name="Ada")
+
+
+def test_make_model_takes_dataclasses_and_from_json_classes() -> None:
+    assert make_model(Point, x=1, y=2) == Point(1, 2)
+
+    class Legacy:
+        def __init__(self, data: dict[str, object]) -> None:
+            self.data = data
+
+        @classmethod
+        def from_json(cls, data: dict[str, object]) -> Legacy:
+            return cls(data)
+
+    assert make_model(Legacy, {"a": 1}, b=2).data == {"a": 1, "b": 2}

@@ -33,6 +33,16 @@ def test_the_plugin_fixture_issues_and_counts(fake_token_endpoint: FakeTokenEndp
     assert fake_token_endpoint.access_token == "fake-access-1"
 
 
+def test_client_builds_an_sdk_s_own_client_class(mock: responses.RequestsMock) -> None:
+    class MyClient(mysdk.Client):
+        pass
+
+    with FakeTokenEndpoint(mock).client(API, cls=MyClient, timeout=3.0) as client:
+        assert type(client) is MyClient
+        assert client.base_url == API
+        assert client.retry == mysdk.NO_RETRY
+
+
 def test_client_secret_post_is_accepted(mock: responses.RequestsMock) -> None:
     oauth = FakeTokenEndpoint(mock)
     oauth.protect("GET", CARS, json=EMPTY)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import requests
 
 import mysdk
 from mysdk.testing import (
@@ -64,6 +65,17 @@ def test_a_single_string_is_refused_as_a_collection() -> None:
 def test_credential_headers_come_from_the_client(auth: object, expected: set[str]) -> None:
     client = mysdk.Client(base_url="https://api.example.test", auth=auth)  # type: ignore[arg-type]
     assert credential_headers(client) == expected
+
+
+def test_credential_headers_include_named_credentials_and_gateway_headers() -> None:
+    session = requests.Session()
+    session.headers["Ocp-Apim-Subscription-Key"] = "gateway-key"
+    session.headers["X-Trace"] = "not a credential"
+    client = mysdk.Client(base_url="https://api.example.test", session=session,
+                          auth=mysdk.StaticToken("t"),
+                          credentials={"admin": mysdk.APIKey("k", header="X-Admin-Key")})
+    assert credential_headers(client) == {"Authorization", "X-Admin-Key",
+                                          "Ocp-Apim-Subscription-Key"}
 
 
 @pytest.mark.parametrize(("value", "expected"), [

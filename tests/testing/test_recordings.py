@@ -18,6 +18,7 @@ import requests
 import vcr
 
 import mysdk
+from examples.cars_sdk import CarsClient
 from mysdk.testing import (
     DEFAULT_CANONICAL_ORIGIN,
     block_network,
@@ -194,7 +195,7 @@ def test_a_cursor_listing_of_cars_replays_from_another_port(
         provider = mysdk.ClientCredentials(token_url=f"{base_url}/oauth/token",
                                            client_id=DEFAULT_CLIENT_ID,
                                            client_secret=DEFAULT_CLIENT_SECRET)
-        with mysdk.Client(base_url=base_url, auth=provider, retry=None) as client:
+        with CarsClient(base_url=base_url, auth=provider, retry=None) as client:
             for year in (2001, 2002, 2003):
                 client.cars.create(make="Fiat", model="Punto", year=year)
             return [(car.id, car.model) for car in client.cars.iterate(limit=2)]
