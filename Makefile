@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck record bench storm venv redis clean
+.PHONY: demo login-demo test lint typecheck record bench storm venv redis clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ redis:
 
 demo: venv
 	$(BIN)/python -m examples.cars_demo
+
+# A device login against the reference server, approved headlessly; later
+# `mysdk` processes reuse the saved login with no prompt.
+login-demo: venv
+	$(BIN)/python -m examples.login_demo
 
 test: venv redis
 	$(BIN)/python -m pytest
