@@ -252,8 +252,22 @@ def test_sixteen_threads_one_refresh_per_expiry(
 
     p = RefreshTokenProvider(issuer=server.issuer, client_id=DEFAULT_PUBLIC_CLIENT_ID,
                              refresh_token=device_refresh_token(server, session))
+
+    class OnTheFakeClock:
+        """The provider, its tokens' times moved onto the fake wall clock."""
+
+        cache_key = p.cache_key
+
+        def fetch_token(self, session: requests.Session, *, timeout: object,
+                        previous: Token | None) -> Token:
+            token = p.fetch_token(session, timeout=timeout, previous=previous)
+            assert token.expires_at is not None
+            return token.replace(issued_at=token.issued_at + offset[0],
+                                 expires_at=token.expires_at + offset[0])
+
     cache = CountingCache(timer=wall)
-    manager = TokenManager(p, cache, session=session, timeout=5, clock=wall, leeway=0)
+    manager = TokenManager(OnTheFakeClock(), cache, session=session, timeout=5, clock=wall,
+                           leeway=0)
     server.stats.reset()
     expiries = 4
     for _ in range(expiries):
