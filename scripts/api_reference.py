@@ -26,6 +26,7 @@ MODULES = [
     ("mysdk.pagination", "Pagination strategies"),
     ("mysdk.models", "Typed models from JSON"),
     ("mysdk.streaming", "Streamed responses"),
+    ("mysdk.testing", "The testing kit (mysdk[testing])"),
 ]
 OUT = Path(__file__).resolve().parents[1] / "docs" / "api.md"
 
