@@ -361,3 +361,32 @@ def test_an_idle_sharer_refreshes_with_the_latest_rotated_refresh_token() -> Non
     assert provider.calls[-1] is not None
     assert provider.calls[-1].refresh_token == "R2"
     assert provider.invalid_grants == 0
+
+
+def test_a_failed_refresh_after_a_401_keeps_the_saved_refresh_token() -> None:
+    """A transient token-endpoint failure must not lose a saved login's refresh token."""
+    import time as _time
+
+    import requests
+
+    from mysdk.auth.manager import TokenManager
+    from mysdk.errors import TokenRequestError
+    from mysdk.tokens import MemoryTokenCache, Token
+
+    class Down:
+        cache_key = "k"
+
+        def fetch_token(self, session: requests.Session, *, timeout: object,
+                        previous: Token | None) -> Token:
+            raise TokenRequestError("down", error="temporarily_unavailable", status_code=503)
+
+    now = _time.time()
+    saved = Token("AT", expires_at=now + 3600, refresh_token="RT", issued_at=now)
+    cache = MemoryTokenCache()
+    cache.set("k", saved)
+    manager = TokenManager(Down(), cache, session=requests.Session(), timeout=1.0)
+    with pytest.raises(TokenRequestError):
+        manager.on_unauthorized(saved)
+    kept = cache.get("k")
+    assert kept is not None
+    assert kept.refresh_token == "RT"

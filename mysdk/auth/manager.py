@@ -276,8 +276,8 @@ class TokenManager:
             cached = self.cache.get(self.key)
             if cached is not None and _usable(cached, stale, self._clock()):
                 return cached  # another thread, process or machine refreshed it
-            if stale is not None:
-                self.cache.delete(self.key, only_if=stale)
+            # The stale entry is not deleted first: `set` replaces it once the new
+            # token is in, and a failed refresh keeps its refresh token (a saved login).
             previous = cached or stale or self._current
             token = self._fetch(previous)
             self.cache.set(self.key, token)
