@@ -10,7 +10,7 @@ most one token request is in flight:
   and re-reads the cache inside it, so a token another holder just stored is
   used instead of fetching again.
 
-After a 401 the token that was used is invalidated only if the cache still
+After a 401 the token that was used is replaced only if the cache still
 holds it, so a 401 on an old token never throws away a newer one.
 
 Threads that joined a fetch which failed each raise an error object of their
