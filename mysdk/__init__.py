@@ -33,9 +33,9 @@ use of their names, and optional backends (``mysdk.tokens.file``,
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from mysdk._lazy import lazy_getattr
 from mysdk._types import NOT_GIVEN, NotGiven
 from mysdk._version import __version__
 from mysdk.auth import APIKey, ClientCredentials, Credentials, StaticToken, TokenProvider
@@ -73,7 +73,19 @@ from mysdk.ratelimit import RateLimiter, TokenBucket
 from mysdk.retry import NO_RETRY, RetryPolicy
 from mysdk.tokens import MemoryTokenCache, Token, TokenCache
 
-if TYPE_CHECKING:  # imported on first use (see __getattr__): SDK building blocks
+if TYPE_CHECKING:  # imported on first use (see __getattr__): SDK building blocks, logins
+    from mysdk.auth import (
+        DeviceCode,
+        DiscoveryError,
+        Login,
+        LoginError,
+        LoginRequiredError,
+        LogoutResult,
+        RefreshTokenProvider,
+        ServerMetadata,
+        TerminalPrompt,
+        discover,
+    )
     from mysdk.middleware import Middleware, OutgoingRequest
     from mysdk.models import Model, model
     from mysdk.pagination import (
@@ -100,6 +112,9 @@ if TYPE_CHECKING:  # imported on first use (see __getattr__): SDK building block
     from mysdk.streaming import ServerSentEvent, Stream, StreamResponse
 
 _LAZY = {
+    **dict.fromkeys(("DeviceCode", "DiscoveryError", "Login", "LoginError",
+                     "LoginRequiredError", "LogoutResult", "RefreshTokenProvider",
+                     "ServerMetadata", "TerminalPrompt", "discover"), "mysdk.auth"),
     "Middleware": "mysdk.middleware", "OutgoingRequest": "mysdk.middleware",
     "Model": "mysdk.models", "model": "mysdk.models",
     "Cursor": "mysdk.pagination", "LinkHeader": "mysdk.pagination",
@@ -115,13 +130,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'mysdk' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later lookups skip __getattr__
-    return value
+__getattr__ = lazy_getattr("mysdk", _LAZY, globals())
 
 
 __all__ = [
@@ -143,6 +152,8 @@ __all__ = [
     "Credentials",
     "Cursor",
     "DecodeError",
+    "DeviceCode",
+    "DiscoveryError",
     "ErrorEnvelope",
     "ErrorInfo",
     "ErrorMap",
@@ -150,6 +161,10 @@ __all__ = [
     "ForbiddenError",
     "InvalidRequestError",
     "LinkHeader",
+    "Login",
+    "LoginError",
+    "LoginRequiredError",
+    "LogoutResult",
     "MemoryTokenCache",
     "Middleware",
     "Model",
@@ -169,15 +184,18 @@ __all__ = [
     "RawResponse",
     "ReadTimeoutError",
     "RedirectError",
+    "RefreshTokenProvider",
     "RequestTimeoutError",
     "Resource",
     "RetryPolicy",
     "ServerDisconnectedError",
     "ServerError",
+    "ServerMetadata",
     "ServerSentEvent",
     "StaticToken",
     "Stream",
     "StreamResponse",
+    "TerminalPrompt",
     "Token",
     "TokenBucket",
     "TokenCache",
@@ -188,6 +206,7 @@ __all__ = [
     "UnprocessableEntityError",
     "__version__",
     "delete",
+    "discover",
     "get",
     "model",
     "operation",

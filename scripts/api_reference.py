@@ -15,7 +15,7 @@ from pathlib import Path
 MODULES = [
     ("mysdk", "The package: client, errors, auth, caches, SDK building blocks"),
     ("mysdk.errors", "The exception tree"),
-    ("mysdk.auth", "Credentials and token providers"),
+    ("mysdk.auth", "Credentials, token providers and user logins"),
     ("mysdk.tokens", "Tokens and token caches"),
     ("mysdk.retry", "Retry policy and pure retry decisions"),
     ("mysdk.ratelimit", "Client-side rate limiting"),
@@ -41,8 +41,12 @@ def _signature(name: str, obj: object) -> str:
         sig = str(inspect.signature(obj))  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return name
-    # Default values that are objects print their address: keep only their name.
-    return f"{name}{re.sub(r' of [A-Za-z_.]+ object at 0x[0-9a-f]+', '', sig)}"
+    # Default values that are objects print their address: keep only their name;
+    # sets print in an order that changes between runs: sort them.
+    sig = re.sub(r"( of [A-Za-z_.]+ object)? at 0x[0-9a-f]+", "", sig)
+    sig = re.sub(r"frozenset\(\{([^}]*)\}\)",
+                 lambda m: "frozenset({" + ", ".join(sorted(m.group(1).split(", "))) + "})", sig)
+    return f"{name}{sig}"
 
 
 def _repr(value: object) -> str:

@@ -47,7 +47,7 @@ class Items(mysdk.Resource):
 
     @mysdk.patch("/{item_id}")
     def update(self, item_id: int, *, name: str | NotGiven = NOT_GIVEN,
-               note: str | None | NotGiven = NOT_GIVEN, count: int | NotGiven = NOT_GIVEN) -> Item:
+               note: str | NotGiven | None = NOT_GIVEN, count: int | NotGiven = NOT_GIVEN) -> Item:
         raise NotImplementedError
 
     @mysdk.delete("/{item_id}", expect=(204,))
@@ -186,7 +186,8 @@ def test_multipart_upload_with_form_fields(rs: responses.RequestsMock, client: A
     client.owners(1).items.upload(file=("a.txt", b"hello", "text/plain"), title="T")
     sent = rs.calls[0].request
     assert sent.headers["Content-Type"].startswith("multipart/form-data")
-    assert b"hello" in sent.body and b'name="title"' in sent.body
+    assert b"hello" in sent.body
+    assert b'name="title"' in sent.body
 
 
 def test_a_body_argument_is_the_whole_json_body(rs: responses.RequestsMock, client: Acme) -> None:
@@ -219,7 +220,7 @@ def test_a_model_that_does_not_fit_is_a_decode_error(
     rs: responses.RequestsMock, client: Acme
 ) -> None:
     rs.get(f"{BASE}/v2/owners/1/items/9", json={"id": 9})
-    with pytest.raises(mysdk.DecodeError, match="Items.get"):
+    with pytest.raises(mysdk.DecodeError, match=r"Items\.get"):
         client.owners(1).items.get(9)
 
 
@@ -256,16 +257,16 @@ def test_with_options_on_a_resource_and_a_client(rs: responses.RequestsMock, cli
     other.health()
     assert other.timeout == 3
     assert client.timeout != 3
-    assert "X-Trace" not in client._headers  # noqa: SLF001 - the original is unchanged
+    assert "X-Trace" not in client._headers
     assert other.owners is not client.owners
 
 
 def test_with_options_shares_the_session_and_never_closes_it() -> None:
     client = Acme(base_url=BASE)
     other = client.with_options(timeout=2)
-    assert other._session is client._session  # noqa: SLF001
+    assert other._session is client._session
     other.close()
-    assert client._session.adapters  # noqa: SLF001 - still usable
+    assert client._session.adapters
     client.close()
 
 

@@ -6,9 +6,9 @@ are imported on first use of their names, so ``import mysdk`` stays cheap.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from mysdk._lazy import lazy_getattr
 from mysdk.auth.base import Credentials, TokenProvider
 from mysdk.auth.manager import TokenManager
 from mysdk.auth.oauth2 import ClientCredentials
@@ -37,13 +37,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'mysdk.auth' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later lookups skip __getattr__
-    return value
+__getattr__ = lazy_getattr("mysdk.auth", _LAZY, globals())
 
 
 __all__ = [

@@ -482,18 +482,20 @@ def parse_value(tp: Any, data: Any, where: str) -> Any:
     Raises:
         DecodeError: The data does not fit ``tp`` (never a raw KeyError/TypeError).
     """
-    from_json = getattr(tp, "from_json", None)
-    if from_json is not None:
-        try:
+    problem = ""
+    try:
+        from_json = getattr(tp, "from_json", None)
+        if from_json is not None:
             return from_json(data)
-        except DecodeError:
-            raise
-        except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
-            raise DecodeError(f"{where}: cannot read {getattr(tp, '__name__', tp)} from the "
-                              f"response: {type(exc).__name__}: {str(exc)[:200]}") from None
-    from mysdk.models import parse
+        from mysdk.models import parse
 
-    return parse(tp, data)
+        return parse(tp, data)
+    except DecodeError as exc:  # name the operation in front of the model's own message
+        problem = exc.message
+    except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
+        problem = (f"cannot read {getattr(tp, '__name__', tp)} from the response: "
+                   f"{type(exc).__name__}: {str(exc)[:200]}")
+    raise DecodeError(f"{where}: {problem}")
 
 
 def _item_parser(spec: OperationSpec) -> Callable[[Any], Any]:

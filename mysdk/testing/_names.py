@@ -67,7 +67,7 @@ def _lowered(names: Iterable[str]) -> frozenset[str]:
     return frozenset(name.lower() for name in names)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class SecretNames:
     """Names whose values the scrubber replaces and the scanner looks for.
 
@@ -94,6 +94,12 @@ class SecretNames:
     def __post_init__(self) -> None:
         for name in ("fields", "oauth_fields", "headers"):
             object.__setattr__(self, name, _lowered(getattr(self, name)))
+
+    def __repr__(self) -> str:
+        # Sorted: a set's order changes from run to run, a repr should not.
+        parts = (f"{name}={sorted(getattr(self, name))!r}"
+                 for name in ("fields", "oauth_fields", "headers"))
+        return f"SecretNames({', '.join(parts)})"
 
     def add(self, *, fields: Iterable[str] = (), oauth_fields: Iterable[str] = (),
             headers: Iterable[str] = ()) -> SecretNames:

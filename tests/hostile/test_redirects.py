@@ -212,6 +212,5 @@ def test_a_malformed_location_is_a_redirect_error_not_a_raw_value_error() -> Non
     def handler(conn: socket.socket, request: Request) -> None:
         respond(conn, 302, headers={"Location": "http://[::1/bad"})
 
-    with hostile_server(handler) as server:
-        with pytest.raises(RedirectError):
-            mysdk.Client(base_url=server.url, retry=None).get("/x")
+    with hostile_server(handler) as server, pytest.raises(RedirectError):
+        mysdk.Client(base_url=server.url, retry=None).get("/x")
