@@ -42,6 +42,7 @@ record: venv
 
 bench: venv
 	$(BIN)/python bench/request_cost.py
+	$(BIN)/python -m bench.request_instructions
 
 storm: venv redis
 	$(BIN)/python bench/token_storm.py

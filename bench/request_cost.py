@@ -172,8 +172,8 @@ def _child_result(
     if body != {"pong": True}:
         raise BenchError(f"{kind}: unexpected body {body!r}")
     return {
-        "kind": kind, "n": n, "cpu_s": cpu, "cpu_us_per_req": cpu / n * 1e6,
-        "wall_us_per_req": wall / n * 1e6, "new_connections": new_conns,
+        "kind": kind, "n": n, "cpu_s": cpu, "cpu_us_per_req": cpu / max(n, 1) * 1e6,
+        "wall_us_per_req": wall / max(n, 1) * 1e6, "new_connections": new_conns,
     }
 
 

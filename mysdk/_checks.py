@@ -16,6 +16,7 @@ __all__ = ["check_base_url", "check_headers", "check_method", "header_of", "is_l
 
 # RFC 9110 §5.6.2 token: what a method or a field name may consist of.
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_COMMON = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 # RFC 9110 §5.5 field value: visible latin-1 characters, spaces and tabs inside.
 _FIELD_VALUE = re.compile(r"[\x21-\x7e\x80-\xff]([\x20-\x7e\x80-\xff\t]*[\x21-\x7e\x80-\xff])?|")
 
@@ -27,6 +28,8 @@ def check_method(method: object) -> str:
         InvalidRequestError: Not a string, or not an RFC 9110 §9.1 method token
             (e.g. it contains a space, CR or LF).
     """
+    if method in _COMMON:  # the hot path: no regex for the usual methods
+        return str(method)
     if not isinstance(method, str) or not _TOKEN.fullmatch(method):
         shown = repr(method)[:40] if isinstance(method, str) else type(method).__name__
         raise InvalidRequestError(f"method must be an HTTP method such as 'GET', got {shown}")

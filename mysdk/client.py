@@ -200,6 +200,7 @@ class Client:
         self.auth = self._credential(auth, cache, token_leeway, "auth")
         self._named = {name: self._credential(value, cache, token_leeway, f"credentials[{name!r}]")
                        for name, value in (credentials or {}).items()}
+        self._send_auth = _UNTOUCHED if _uses_authorization(self.auth) else None
         for name, value in (("auth", self.auth), *self._named.items()):
             if _uses_authorization(value) and session is not None and session.auth is not None:
                 raise InvalidRequestError(
@@ -473,7 +474,9 @@ class Client:
 
     def _response_hooks(self) -> dict[str, list[Any]]:
         # A request's hooks replace the session's for the same event: keep theirs first.
-        theirs = self._session.hooks.get("response") or []
+        theirs = self._session.hooks.get("response")
+        if not theirs:
+            return _OUR_HOOKS
         return {"response": [*([theirs] if callable(theirs) else theirs), _hide_location]}
 
     def _before_send(self, call: Call) -> OutgoingRequest:
@@ -585,7 +588,8 @@ class Client:
             replay_safe=retry_mod.is_replay_safe(method, has_idempotency_key=bool(key),
                                                  policy=policy),
             started=self._monotonic(), has_key=bool(key), auth=auth,
-            send_auth=_UNTOUCHED if _uses_authorization(auth) else None,
+            send_auth=self._send_auth if auth is self.auth else (
+                _UNTOUCHED if _uses_authorization(auth) else None),
             operation=operation,
         )
 
@@ -773,6 +777,9 @@ def _hide_location(r: requests.Response, *args: Any, **kwargs: Any) -> requests.
     if r.status_code in redirects.REDIRECT_STATUSES and "Location" in r.headers:
         r.__dict__["_mysdk_location"] = r.headers.pop("Location")
     return r
+
+
+_OUR_HOOKS: dict[str, list[Any]] = {"response": [_hide_location]}
 
 
 def _has_provider(auth: object, credentials: Mapping[str, object] | None) -> bool:
