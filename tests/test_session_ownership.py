@@ -318,3 +318,63 @@ def test_a_netrc_entry_never_replaces_the_bearer_token(
         rs.get(f"{BASE}/x", json={}, match=[matchers.header_matcher(
             {"Authorization": "Bearer T1"})])
         client.get("/x")
+
+
+# --- a session the client creates reads the environment once ----------------------------
+
+
+def test_a_created_session_skips_the_environment_when_it_holds_nothing() -> None:
+    client = Client(base_url=BASE)
+    assert client._session.trust_env is False
+    client.close()
+
+
+@pytest.mark.parametrize("name", ["HTTPS_PROXY", "http_proxy", "ALL_PROXY"])
+def test_a_created_session_keeps_reading_proxy_variables(
+    monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    monkeypatch.setenv(name, "http://proxy.internal:3128")
+    client = Client(base_url=BASE)
+    assert client._session.trust_env is True
+    client.close()
+
+
+@pytest.mark.parametrize("name", ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"])
+def test_a_ca_bundle_variable_is_resolved_once(
+    monkeypatch: pytest.MonkeyPatch, name: str, tmp_path: Path
+) -> None:
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("dummy\n")
+    monkeypatch.setenv(name, str(bundle))
+    client = Client(base_url=BASE, retry=None)
+    assert client._session.trust_env is False
+    with responses.RequestsMock() as rs:
+        rs.get(f"{BASE}/x", json={})
+        client.get("/x")
+        assert rs.calls[0].request.req_kwargs["verify"] == str(bundle)
+    explicit = Client(base_url=BASE, verify=False)
+    assert explicit._session.verify is False  # an explicit verify wins
+
+
+def test_a_created_session_honours_a_netrc_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine api.example.com login u password p\n")
+    monkeypatch.setenv("NETRC", str(netrc))
+    assert Client(base_url=BASE)._session.trust_env is True
+
+
+def test_a_proxy_variable_set_before_the_client_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    client = Client(base_url=BASE, retry=None)
+    with responses.RequestsMock() as rs:
+        rs.get(f"{BASE}/x", json={})
+        client.get("/x")
+        assert rs.calls[0].request.req_kwargs["proxies"]["https"] == "http://proxy.internal:3128"
+
+
+def test_a_callers_session_keeps_its_own_trust_env() -> None:
+    session = requests.Session()
+    Client(base_url=BASE, session=session)
+    assert session.trust_env is True
