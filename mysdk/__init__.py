@@ -25,10 +25,12 @@ Building an SDK (see docs/build-your-sdk.md)::
         brand = mysdk.Brand("cat-sdk", "1.0.0", error=CatError)
         cats = mysdk.resource(Cats)
 
-Importing this package loads ``requests`` and ``cachetools`` only. The SDK
-building blocks (resources, pagination, models, streaming) are imported on first
-use of their names, and optional backends (``mysdk.tokens.file``,
-``mysdk.tokens.redis``) and the test kit (``mysdk.testing``) on demand.
+Importing this package loads ``requests`` only (``cachetools`` comes with the
+first token provider's memory cache). The OAuth2 providers, fixed credentials,
+rate limiter and the SDK building blocks (resources, pagination, models,
+streaming) are imported on first use of their names, and optional backends
+(``mysdk.tokens.file``, ``mysdk.tokens.redis``) and the test kit
+(``mysdk.testing``) on demand.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from typing import TYPE_CHECKING
 from mysdk._lazy import lazy_getattr
 from mysdk._types import NOT_GIVEN, NotGiven
 from mysdk._version import __version__
-from mysdk.auth import APIKey, ClientCredentials, Credentials, StaticToken, TokenProvider
+from mysdk.auth import Credentials, TokenProvider
 from mysdk.brand import Brand
 from mysdk.client import Client
 from mysdk.errormap import BodyFlag, ErrorEnvelope, ErrorInfo, ErrorMap
@@ -69,12 +71,13 @@ from mysdk.errors import (
     UnprocessableEntityError,
 )
 from mysdk.events import Event
-from mysdk.ratelimit import RateLimiter, TokenBucket
 from mysdk.retry import NO_RETRY, RetryPolicy
-from mysdk.tokens import MemoryTokenCache, Token, TokenCache
+from mysdk.tokens import Token, TokenCache
 
 if TYPE_CHECKING:  # imported on first use (see __getattr__): SDK building blocks, logins
     from mysdk.auth import (
+        APIKey,
+        ClientCredentials,
         DeviceCode,
         DiscoveryError,
         Login,
@@ -83,6 +86,7 @@ if TYPE_CHECKING:  # imported on first use (see __getattr__): SDK building block
         LogoutResult,
         RefreshTokenProvider,
         ServerMetadata,
+        StaticToken,
         TerminalPrompt,
         discover,
     )
@@ -98,6 +102,7 @@ if TYPE_CHECKING:  # imported on first use (see __getattr__): SDK building block
         PageRequest,
         Paginator,
     )
+    from mysdk.ratelimit import RateLimiter, TokenBucket
     from mysdk.resources import (
         RawResponse,
         Resource,
@@ -110,8 +115,12 @@ if TYPE_CHECKING:  # imported on first use (see __getattr__): SDK building block
         resource,
     )
     from mysdk.streaming import ServerSentEvent, Stream, StreamResponse
+    from mysdk.tokens.memory import MemoryTokenCache
 
 _LAZY = {
+    **dict.fromkeys(("APIKey", "ClientCredentials", "StaticToken"), "mysdk.auth"),
+    "RateLimiter": "mysdk.ratelimit", "TokenBucket": "mysdk.ratelimit",
+    "MemoryTokenCache": "mysdk.tokens.memory",
     **dict.fromkeys(("DeviceCode", "DiscoveryError", "Login", "LoginError",
                      "LoginRequiredError", "LogoutResult", "RefreshTokenProvider",
                      "ServerMetadata", "TerminalPrompt", "discover"), "mysdk.auth"),

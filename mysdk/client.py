@@ -28,7 +28,6 @@ from mysdk._transport import map_request_exception, read_body
 from mysdk._types import DEFAULT_TIMEOUT, NOT_GIVEN, NotGiven, TimeoutArg, resolve_timeout
 from mysdk._version import __version__
 from mysdk.auth.base import Credentials, TokenProvider
-from mysdk.auth.manager import TokenManager
 from mysdk.brand import MYSDK, Brand, brand_error
 from mysdk.errormap import DEFAULT_ERROR_MAP, ErrorMap, ResponseCheck
 from mysdk.errors import (
@@ -44,16 +43,15 @@ from mysdk.errors import (
     safe_url,
 )
 from mysdk.events import Event, EventHook, emit
-from mysdk.ratelimit import TokenBucket, pause_from_headers
 from mysdk.retry import RetryPolicy
 from mysdk.status import error_from_body, error_from_response
 from mysdk.timing import server_timing
-from mysdk.tokens.cache import TokenCache
-from mysdk.tokens.memory import MemoryTokenCache
 
 if TYPE_CHECKING:
     from mysdk.middleware import Middleware, OutgoingRequest
+    from mysdk.ratelimit import TokenBucket
     from mysdk.streaming import StreamResponse
+    from mysdk.tokens.cache import TokenCache
 
 __all__ = ["Client"]
 
@@ -202,6 +200,8 @@ class Client:
         self._monotonic = monotonic
         cache = token_cache
         if cache is None and _has_provider(auth, credentials):
+            from mysdk.tokens.memory import MemoryTokenCache  # lazily: cachetools
+
             cache = MemoryTokenCache()
         elif cache is not None and not _has_provider(auth, credentials):
             raise InvalidRequestError("token_cache needs auth to be a TokenProvider")
@@ -234,6 +234,8 @@ class Client:
                 raise InvalidRequestError(
                     f"token_leeway must be a finite number of seconds >= 0, got {leeway!r}")
             assert cache is not None
+            from mysdk.auth.manager import TokenManager
+
             return TokenManager(auth, cache, session=self._session, timeout=self.timeout,
                                 leeway=leeway, on_event=self._on_event, log=self._log)
         if auth is not None and not isinstance(auth, Credentials):
@@ -511,6 +513,8 @@ class Client:
     def _pace(self, resp: requests.Response) -> None:
         """Pause the limiter when the server says the quota is used up."""
         assert self.rate_limiter is not None
+        from mysdk.ratelimit import pause_from_headers
+
         wait = pause_from_headers(resp.headers, now=time.time())
         if wait:
             self.rate_limiter.pause(wait)

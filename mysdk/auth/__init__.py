@@ -10,9 +10,6 @@ from typing import TYPE_CHECKING
 
 from mysdk._lazy import lazy_getattr
 from mysdk.auth.base import Credentials, TokenProvider
-from mysdk.auth.manager import TokenManager
-from mysdk.auth.oauth2 import ClientCredentials
-from mysdk.auth.static import APIKey, StaticToken
 
 if TYPE_CHECKING:  # imported on first use (see __getattr__)
     from mysdk.auth.browser import browser_flow
@@ -20,10 +17,15 @@ if TYPE_CHECKING:  # imported on first use (see __getattr__)
     from mysdk.auth.discovery import ServerMetadata, clear_discovery_cache, discover
     from mysdk.auth.login import Login, LogoutResult
     from mysdk.auth.login_errors import DiscoveryError, LoginError, LoginRequiredError
+    from mysdk.auth.manager import TokenManager
+    from mysdk.auth.oauth2 import ClientCredentials
     from mysdk.auth.refresh import RefreshTokenProvider
     from mysdk.auth.revocation import revoke_token
+    from mysdk.auth.static import APIKey, StaticToken
 
 _LAZY = {
+    "TokenManager": "mysdk.auth.manager", "ClientCredentials": "mysdk.auth.oauth2",
+    "APIKey": "mysdk.auth.static", "StaticToken": "mysdk.auth.static",
     "browser_flow": "mysdk.auth.browser",
     "DeviceCode": "mysdk.auth.device", "DevicePrompt": "mysdk.auth.device",
     "TerminalPrompt": "mysdk.auth.device", "device_flow": "mysdk.auth.device",
