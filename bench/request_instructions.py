@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench.request_cost import (
+    IMPORT_TARGET,
     REQUEST_TARGET,
     SERVER_START_TIMEOUT,
     BenchError,
@@ -58,6 +59,19 @@ def instructions(kind: str, base_url: str, n: int, env: dict[str, str], workdir:
     return int(match.group(1))
 
 
+def import_instructions(statement: str, env: dict[str, str], workdir: str) -> int:
+    """Instructions of ``python -c statement`` under callgrind (bytecode cached first)."""
+    subprocess.run([sys.executable, "-c", statement], env=env, check=True, timeout=120)
+    out = Path(workdir, "cg.import")
+    subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+                    sys.executable, "-c", statement], capture_output=True, env=env,
+                   check=True, timeout=600)
+    match = _TOTAL.search(out.read_text(errors="replace"))
+    if match is None:
+        raise BenchError(f"no instruction total for {statement!r}")
+    return int(match.group(1))
+
+
 def main(argv: Sequence[str]) -> int:
     """Run the comparison and print it."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -79,7 +93,10 @@ def main(argv: Sequence[str]) -> int:
                 full = instructions(kind, base_url, args.requests, env, tmp)
                 none = instructions(kind, base_url, 0, env, tmp)
                 per_request[kind] = (full - none) / args.requests
-        except BenchError as exc:
+            bare = import_instructions("pass", env, tmp)
+            imports = {stmt: import_instructions(stmt, env, tmp) - bare
+                       for stmt in ("import requests", "import mysdk")}
+        except (BenchError, subprocess.SubprocessError) as exc:
             print(f"benchmark failed: {exc}", file=sys.stderr)
             return 1
         finally:
@@ -90,6 +107,13 @@ def main(argv: Sequence[str]) -> int:
     print(f"  mysdk Client.get       {per_request['mysdk']:12,.0f}")
     verdict = "PASS" if ratio <= REQUEST_TARGET else "MISS"
     print(f"Ratio mysdk/raw: {ratio:.3f} (target <= {REQUEST_TARGET:.2f}: {verdict})")
+    print("Instructions of the import statement (interpreter start-up subtracted)")
+    for stmt, count in imports.items():
+        print(f"  {stmt:<22} {count:14,d}")
+    import_ratio = imports["import mysdk"] / imports["import requests"]
+    verdict = "PASS" if import_ratio <= IMPORT_TARGET else "MISS"
+    print(f"Ratio import mysdk / import requests: {import_ratio:.3f} "
+          f"(target <= {IMPORT_TARGET:.2f}: {verdict})")
     return 0
 
 
