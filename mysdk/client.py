@@ -365,7 +365,8 @@ class Client:
             if (status < 300 or status == 304) and not call.marked:
                 return resp
             error = self._status_error(call, resp)
-            retryable = call.marked or self._status_retryable(call, error)
+            # A middleware's mark makes a response retryable; replay safety still rules.
+            retryable = (call.marked and call.replay_safe) or self._status_retryable(call, error)
             call.marked = False
             self._pause_or_raise(call, error, retryable, error.retry_after)
 

@@ -192,6 +192,16 @@ def test_middleware_sees_transport_errors_and_operation_names() -> None:
     assert mw.errors == ["ServerDisconnectedError"]
 
 
+def test_a_marked_response_to_an_unsafe_call_is_not_repeated(rs: responses.RequestsMock) -> None:
+    mw = Recorder()
+    rs.post(f"{BASE}/x", status=409, body=b"busy")
+    client = mysdk.Client(base_url=BASE, middleware=[mw], sleep=lambda s: None,
+                          retry=RetryPolicy(max_attempts=3, base_delay=0))
+    with pytest.raises(mysdk.ConflictError):
+        client.post("/x", json={})  # no Idempotency-Key: the server may have acted
+    assert len(rs.calls) == 1
+
+
 def test_a_2xx_marked_retryable_is_raised_after_the_last_attempt(
     rs: responses.RequestsMock,
 ) -> None:

@@ -146,6 +146,7 @@ class OperationSpec:
         self.positional: tuple[str, ...] = ()
         self.names: frozenset[str] = frozenset()
         self.defaults: dict[str, Any] = {}
+        self._templates: dict[str, tuple[str, frozenset[str]]] = {}
 
     def bind_signature(self, func: Callable[..., Any]) -> None:
         """Read the stub's parameter names and defaults (from its code object:
@@ -183,6 +184,14 @@ class OperationSpec:
                                 f"{annotation!r} ({exc}); import the names it uses at run "
                                 "time, or pass returns= to the decorator") from None
         return self._returns
+
+    def template(self, base_path: str) -> tuple[str, frozenset[str]]:
+        """The full path template under ``base_path`` and its parameter names (cached)."""
+        found = self._templates.get(base_path)
+        if found is None:
+            full = base_path + self.path
+            found = self._templates[base_path] = (full, frozenset(template_names(full)))
+        return found
 
     def bind(self, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[str, Any]:
         """Argument name → value for one call, defaults filled in.
@@ -370,8 +379,7 @@ def _run(client: Client, spec: OperationSpec, bound: Mapping[str, Any],
          default_credentials: str | NotGiven | None, base_path: str,
          args: tuple[Any, ...], kwargs: Mapping[str, Any], raw: bool) -> Any:
     values = spec.bind(args, kwargs)
-    template = base_path + spec.path
-    path_names = set(template_names(template))
+    template, path_names = spec.template(base_path)
     path = expand(template, {**bound, **values}, spec.name)
     request = _place(spec, {k: v for k, v in values.items()
                             if k not in path_names and k not in _PAGER_ARGS})
