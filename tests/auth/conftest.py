@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from mysdk.auth.discovery import clear_discovery_cache
 from mysdk.tokens.file import FileTokenCache
-from refserver import RunningServer, ServerConfig, start_server
 
 
 class FakeClock:
     """Monotonic seconds that move only when told (or when ``sleep`` is called)."""
 
-    def __init__(self, start: float = 1000.0) -> None:
-        self._now = start
+    def __init__(self, now: float = 1000.0) -> None:
+        self._now = now
         self._lock = threading.Lock()
         self.sleeps: list[float] = []
 
@@ -47,25 +46,8 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture
-def start() -> Iterator[Callable[..., RunningServer]]:
-    """Start reference servers with custom config; all are stopped at teardown."""
-    started: list[RunningServer] = []
-
-    def _start(**config: object) -> RunningServer:
-        server = start_server(ServerConfig(**config))  # type: ignore[arg-type]
-        started.append(server)
-        return server
-
-    yield _start
-    for server in started:
-        server.stop()
-
-
-@pytest.fixture
-def server(start: Callable[..., RunningServer]) -> RunningServer:
-    """A reference server with default config (the public client ``mysdk-cli``)."""
-    return start()
+# The reference-server fixtures of the integration tests: `start(**config)`, `server`.
+from tests.integration.conftest import server, start  # noqa: E402, F401 - fixtures
 
 
 @pytest.fixture
