@@ -148,8 +148,8 @@ def _child_mysdk(base_url: str, n: int, client_id: str, secret: str) -> dict[str
         ),
     )
     url = base_url + PING_PATH
-    # Read-only peek at the client's own session, only to count connections.
-    pool = client._session.get_adapter(url).poolmanager.connection_from_url(url)  # type: ignore[attr-defined]
+    # Read-only peek at the session, only to count connections.
+    pool = client.session.get_adapter(url).poolmanager.connection_from_url(url)  # type: ignore[attr-defined]
 
     body: Any = None
     for _ in range(WARMUP_REQUESTS):  # the first call also fetches the token

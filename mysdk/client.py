@@ -13,6 +13,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
 from urllib.request import getproxies  # already imported by requests
@@ -751,6 +752,17 @@ class Client:
         if idempotency_keys is not None:
             clone.idempotency_keys = idempotency_keys
         return clone
+
+    @property
+    def session(self) -> requests.Session:
+        """The ``requests.Session`` calls go out on: the caller's, or the one the
+        client created. Read it, don't change it: a caller's session is theirs."""
+        return self._session
+
+    @property
+    def credentials(self) -> Mapping[str, Credentials | None]:
+        """The named credentials (``credentials=``), read-only; ``auth`` is the default."""
+        return MappingProxyType(self._named)
 
     def close(self) -> None:
         """Close the session if this client created it; a caller's session stays open."""

@@ -378,3 +378,14 @@ def test_a_callers_session_keeps_its_own_trust_env() -> None:
     session = requests.Session()
     Client(base_url=BASE, session=session)
     assert session.trust_env is True
+
+
+def test_the_session_and_named_credentials_are_readable_not_writable() -> None:
+    session = requests.Session()
+    admin = mysdk.StaticToken("admin-token")
+    client = Client(base_url=BASE, session=session, credentials={"admin": admin})
+    assert client.session is session
+    assert client.credentials["admin"] is admin
+    with pytest.raises(TypeError):
+        client.credentials["other"] = admin  # type: ignore[index]
+    assert Client(base_url=BASE).session is not session

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -146,14 +146,14 @@ def credential_headers(client: Any) -> frozenset[str]:
         spells them; compare them case-insensitively.
     """
     found: set[str] = set()
-    named = getattr(client, "_named", None)  # the constructor's credentials=
-    for auth in (getattr(client, "auth", None), *(named.values() if isinstance(named, dict)
+    named = getattr(client, "credentials", None)  # the constructor's credentials=
+    for auth in (getattr(client, "auth", None), *(named.values() if isinstance(named, Mapping)
                                                    else ())):
         if auth is not None:
             header = getattr(auth, "header", "Authorization")
             if isinstance(header, str) and header:
                 found.add(header)
-    session = getattr(client, "_session", None)
+    session = getattr(client, "session", None)
     for name in getattr(session, "headers", None) or ():
         if isinstance(name, str) and _CREDENTIAL_NAME.search(name):
             found.add(name)
