@@ -12,11 +12,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.redis_server import REDIS_MISSING
-
 pytest.importorskip("django")
 
-from tests.redis_server import find_redis_server, start_redis_server
+from tests.redis_server import REDIS_MISSING, find_redis_server, start_redis_server
 from tests.tokens.contract import KEY, TokenCacheContract, make_token
 
 _redis_url: list[str] = []
