@@ -36,6 +36,7 @@ from urllib.parse import urlsplit
 import requests
 
 from mysdk import _forksafe
+from mysdk.auth._token_endpoint import request_seconds
 from mysdk.auth.base import TokenProvider
 from mysdk.errors import AuthError, MySDKError, TokenRequestError, TransportError
 from mysdk.events import Event, EventHook, emit
@@ -178,7 +179,7 @@ class TokenManager:
         # and its token request.
         self._flight_timeout = (
             lock_timeout + CACHE_OPS_PER_REFRESH * _cache_op_seconds(cache)
-            + _request_seconds(timeout)
+            + request_seconds(timeout)
         )
         self._on_event = on_event
         self._log = log or logging.getLogger("mysdk")
@@ -308,15 +309,6 @@ class TokenManager:
 
     def __repr__(self) -> str:
         return f"TokenManager(provider={self.provider!r}, cache={self.cache!r})"
-
-
-def _request_seconds(timeout: object) -> float:
-    """Longest one token request can take under ``timeout`` (300 s when unbounded)."""
-    parts = timeout if isinstance(timeout, tuple) else (timeout, timeout)
-    total = 0.0
-    for part in parts:
-        total += float(part) if isinstance(part, (int, float)) else 150.0
-    return total
 
 
 def _cache_op_seconds(cache: TokenCache) -> float:

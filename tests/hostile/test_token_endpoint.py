@@ -490,9 +490,16 @@ def test_a_dripping_token_endpoint_is_cut_off_at_the_timeout() -> None:
     assert info.value.__context__ is None
 
 
-def test_the_deadline_matches_the_token_managers_budget() -> None:
-    for timeout in [(0.5, 0.5), (2, 7.5), 3, 0.25, None, (None, 4), (1, None)]:
-        assert _token_endpoint.request_seconds(timeout) == manager_mod._request_seconds(timeout)
+@pytest.mark.parametrize(("timeout", "seconds"), [
+    ((0.5, 0.5), 1.0), ((2, 7.5), 9.5), (3, 6.0), (0.25, 0.5), (None, 300.0),
+    ((None, 4), 154.0), ((1, None), 151.0)])
+def test_the_deadline_matches_the_token_managers_budget(timeout: Any, seconds: float) -> None:
+    assert _token_endpoint.request_seconds(timeout) == seconds
+    # A follower waits at least as long as the leader's token request may take.
+    manager = manager_mod.TokenManager(_provider("https://auth.example.com/token"),
+                                       MemoryTokenCache(), session=requests.Session(),
+                                       timeout=timeout, lock_timeout=0.0)
+    assert manager._flight_timeout >= seconds
 
 
 def test_a_token_response_over_64_kib_is_refused_without_reading_it_all() -> None:

@@ -11,7 +11,7 @@ import pytest
 from mysdk import AuthError, MemoryTokenCache, TokenRequestError, TransportError
 from mysdk.auth import manager as manager_mod
 from mysdk.auth.manager import TokenManager
-from tests.test_token_manager import WAIT, FakeClock, FakeProvider
+from tests.test_token_manager import WAIT, FakeClock, FakeProvider, _count_flight_waiters
 
 THREADS = 32
 
@@ -33,17 +33,7 @@ def fail_32_callers(monkeypatch: pytest.MonkeyPatch, error: Exception) -> list[A
         provider, MemoryTokenCache(timer=clock), session=object(),  # type: ignore[arg-type]
         timeout=(2.0, 5.0), clock=clock, lock_timeout=WAIT,
     )
-    cond = threading.Condition()
-    waiting = [0]
-    original = manager_mod._Flight.wait
-
-    def counting_wait(self: Any, timeout: float) -> Any:
-        with cond:
-            waiting[0] += 1
-            cond.notify_all()
-        return original(self, timeout)
-
-    monkeypatch.setattr(manager_mod._Flight, "wait", counting_wait)
+    cond, waiting = _count_flight_waiters(monkeypatch)
     results: list[Any] = [None] * THREADS
     barrier = threading.Barrier(THREADS)
 
