@@ -17,7 +17,8 @@ from tests.tokens.contract import KEY, OTHER_KEY, make_token
 REPO_ROOT = Path(__file__).resolve().parents[2]
 KILLS = 40
 
-pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork and SIGKILL, which Windows lacks")
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"),
+                                reason="needs os.fork and SIGKILL, which Windows lacks")
 
 # One interpreter imports mysdk once, then forks writers that loop on set() and
 # SIGKILLs each after a small random delay: a kill costs milliseconds, not a

@@ -18,7 +18,8 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
-pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork does not exist on this platform (Windows)")
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"),
+                                reason="os.fork does not exist on this platform (Windows)")
 
 _SCRIPT = r'''
 import os, sys, threading, time, warnings
