@@ -23,7 +23,7 @@ from urllib3.exceptions import ReadTimeoutError as _Urllib3ReadTimeout
 
 from mysdk import errors
 
-__all__ = ["map_request_exception", "read_body"]
+__all__ = ["map_request_exception", "read_body", "sanitised"]
 
 _MISUSE = (
     requests.exceptions.MissingSchema,
@@ -57,7 +57,7 @@ def map_request_exception(exc: BaseException, method: str, url: str) -> errors.M
     else:
         kind, text = _classify(exc)
         error = kind(f"{text} for {method} {safe}", method=method, url=url)
-    error.__cause__ = _sanitised(exc)
+    error.__cause__ = sanitised(exc)
     return error
 
 
@@ -121,7 +121,8 @@ def _describe(chain: list[BaseException]) -> str:
     return ": ".join(dict.fromkeys(names))
 
 
-def _sanitised(exc: BaseException) -> BaseException:
+def sanitised(exc: BaseException) -> BaseException:
+    """A copy of ``exc`` of the same class whose text names only its class."""
     try:
         copy = type(exc)(f"{type(exc).__name__} (text withheld: it may hold a URL or header)")
     except Exception:  # an exception class with an unusual constructor
@@ -190,7 +191,7 @@ def read_body(
                 else errors.ServerDisconnectedError)
         error = kind(f"response body broken off ({type(failure).__name__}) for {method} "
                      f"{errors.safe_url(url)}", method=method, url=url)
-        error.__cause__ = _sanitised(failure)
+        error.__cause__ = sanitised(failure)
         raise error
     content = b"".join(chunks)
     # What Response.content sets after reading; later .content/.json() use it.
