@@ -75,6 +75,7 @@ from mysdk.retry import NO_RETRY, RetryPolicy
 from mysdk.tokens import Token, TokenCache
 
 if TYPE_CHECKING:  # imported on first use (see __getattr__): SDK building blocks, logins
+    from mysdk.async_client import AsyncClient
     from mysdk.auth import (
         APIKey,
         ClientCredentials,
@@ -93,6 +94,7 @@ if TYPE_CHECKING:  # imported on first use (see __getattr__): SDK building block
     from mysdk.middleware import Middleware, OutgoingRequest
     from mysdk.models import Model, model
     from mysdk.pagination import (
+        AsyncPager,
         Cursor,
         LinkHeader,
         OffsetLimit,
@@ -104,8 +106,12 @@ if TYPE_CHECKING:  # imported on first use (see __getattr__): SDK building block
     )
     from mysdk.ratelimit import RateLimiter, TokenBucket
     from mysdk.resources import (
+        Async,
+        Mode,
         RawResponse,
         Resource,
+        ResourceField,
+        Sync,
         delete,
         get,
         operation,
@@ -114,10 +120,17 @@ if TYPE_CHECKING:  # imported on first use (see __getattr__): SDK building block
         put,
         resource,
     )
-    from mysdk.streaming import ServerSentEvent, Stream, StreamResponse
+    from mysdk.streaming import (
+        AsyncStream,
+        AsyncStreamResponse,
+        ServerSentEvent,
+        Stream,
+        StreamResponse,
+    )
     from mysdk.tokens.memory import MemoryTokenCache
 
 _LAZY = {
+    "AsyncClient": "mysdk.async_client",  # imports httpx (the async extra)
     **dict.fromkeys(("APIKey", "ClientCredentials", "StaticToken"), "mysdk.auth"),
     "RateLimiter": "mysdk.ratelimit", "TokenBucket": "mysdk.ratelimit",
     "MemoryTokenCache": "mysdk.tokens.memory",
@@ -130,12 +143,16 @@ _LAZY = {
     "OffsetLimit": "mysdk.pagination", "Page": "mysdk.pagination",
     "PageNumber": "mysdk.pagination", "PageRequest": "mysdk.pagination",
     "Pager": "mysdk.pagination", "Paginator": "mysdk.pagination",
+    "AsyncPager": "mysdk.pagination",
+    "Async": "mysdk.resources", "Mode": "mysdk.resources", "Sync": "mysdk.resources",
+    "ResourceField": "mysdk.resources",
     "RawResponse": "mysdk.resources", "Resource": "mysdk.resources",
     "delete": "mysdk.resources", "get": "mysdk.resources", "operation": "mysdk.resources",
     "patch": "mysdk.resources", "post": "mysdk.resources", "put": "mysdk.resources",
     "resource": "mysdk.resources",
     "ServerSentEvent": "mysdk.streaming", "Stream": "mysdk.streaming",
-    "StreamResponse": "mysdk.streaming",
+    "StreamResponse": "mysdk.streaming", "AsyncStream": "mysdk.streaming",
+    "AsyncStreamResponse": "mysdk.streaming",
 }
 
 
@@ -148,6 +165,11 @@ __all__ = [
     "APIKey",
     "APIResponseError",
     "APIStatusError",
+    "Async",
+    "AsyncClient",
+    "AsyncPager",
+    "AsyncStream",
+    "AsyncStreamResponse",
     "AuthError",
     "BadRequestError",
     "BodyFlag",
@@ -176,6 +198,7 @@ __all__ = [
     "LogoutResult",
     "MemoryTokenCache",
     "Middleware",
+    "Mode",
     "Model",
     "MySDKError",
     "NotFoundError",
@@ -196,6 +219,7 @@ __all__ = [
     "RefreshTokenProvider",
     "RequestTimeoutError",
     "Resource",
+    "ResourceField",
     "RetryPolicy",
     "ServerDisconnectedError",
     "ServerError",
@@ -204,6 +228,7 @@ __all__ = [
     "StaticToken",
     "Stream",
     "StreamResponse",
+    "Sync",
     "TerminalPrompt",
     "Token",
     "TokenBucket",

@@ -147,6 +147,28 @@ class TokenBucket:
                 consumed. Its ``wait`` attribute holds the seconds needed.
             ValueError: If ``tokens`` is out of range.
         """
+        wait = self.reserve(tokens)
+        # Sleep outside the lock: the permit is already reserved for us.
+        if wait > 0:
+            self._sleep(wait)
+        return wait
+
+    def reserve(self, tokens: float = 1.0) -> float:
+        """Take ``tokens`` permits now and say how long to wait before using them.
+
+        Never blocks (the internal lock is held only for arithmetic), so an
+        event loop can call it and then ``await asyncio.sleep(wait)``; this is
+        how :class:`mysdk.AsyncClient` waits without blocking its loop. One
+        limiter may be shared by sync and async clients.
+
+        Returns:
+            Seconds the caller must wait before sending (0.0: at once).
+
+        Raises:
+            RateLimitTimeout: The wait needed exceeds ``max_wait``; nothing is
+                reserved.
+            ValueError: If ``tokens`` is out of range.
+        """
         self._check_tokens(tokens)
         with self._lock:
             now = self._clock()
@@ -157,9 +179,6 @@ class TokenBucket:
                     wait=wait,
                 )
             self._reserve(tokens, now)
-        # Sleep outside the lock: the permit is already reserved for us.
-        if wait > 0:
-            self._sleep(wait)
         return wait
 
     def try_acquire(self, tokens: float = 1.0) -> bool:

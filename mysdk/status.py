@@ -77,7 +77,8 @@ def _build(
     status = resp.status_code
     url = safe_url(url)  # the message must not carry userinfo (a password)
     headers = dict(resp.headers)
-    message = f"HTTP {status} {resp.reason or ''}".rstrip() + f" for {method} {url}"
+    reason = getattr(resp, "reason", None) or getattr(resp, "reason_phrase", "")  # requests, httpx
+    message = f"HTTP {status} {reason or ''}".rstrip() + f" for {method} {url}"
     summary = (info.message if info is not None and info.message else None) or _summary(body)
     if info is not None and info.code:
         summary = f"[{info.code}] {summary}" if summary else f"[{info.code}]"

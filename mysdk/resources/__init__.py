@@ -1,7 +1,9 @@
 """Declared resources: path templates, typed operations, nesting; no particular API."""
 
-from mysdk.resources.base import Resource, ResourceField, resource
+from mysdk.resources.base import Async, Mode, Resource, ResourceField, Sync, resource
 from mysdk.resources.operations import (
+    AsyncBoundOperation,
+    BoundOperation,
     Operation,
     OperationOptions,
     RawResponse,
@@ -14,11 +16,16 @@ from mysdk.resources.operations import (
 )
 
 __all__ = [
+    "Async",
+    "AsyncBoundOperation",
+    "BoundOperation",
+    "Mode",
     "Operation",
     "OperationOptions",
     "RawResponse",
     "Resource",
     "ResourceField",
+    "Sync",
     "delete",
     "get",
     "operation",

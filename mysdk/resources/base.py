@@ -20,10 +20,27 @@ no state but the client it is bound to and the path parameters bound so far::
         owners = mysdk.resource(Owners)
 
     client.owners(1).items(9).get()           # GET /v2/owners/1/items/9
+
+One declaration serves a sync and an async client. A resource that is generic
+over :data:`Mode` is typed for both: bound to a :class:`~mysdk.Client` its
+operations return values, bound to an :class:`~mysdk.AsyncClient` (declared as
+``mysdk.resource(Items[mysdk.Async])``) they return awaitables::
+
+    class Items(mysdk.Resource[mysdk.Mode]):
+        ...
+
+    class Owners(mysdk.Resource[mysdk.Mode]):
+        items: mysdk.ResourceField[Items[mysdk.Mode]] = mysdk.resource(Items)
+
+    class AsyncAcmeClient(mysdk.AsyncClient):
+        owners = mysdk.resource(Owners[mysdk.Async])
+
+    await client.owners(1).items(9).get()
 """
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, overload
 
@@ -33,15 +50,35 @@ from mysdk.errors import InvalidRequestError
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-    from mysdk.client import Client
+    from mysdk._base import BaseClient
     from mysdk.retry import RetryPolicy
 
-__all__ = ["Resource", "ResourceField", "binding", "resource"]
-
-RT = TypeVar("RT", bound="Resource")
+__all__ = ["Async", "Mode", "Resource", "ResourceField", "Sync", "binding", "resource"]
 
 
-class Resource:
+class Sync:
+    """Type marker: a resource bound to a :class:`~mysdk.Client` (the default)."""
+
+
+class Async:
+    """Type marker: a resource bound to an :class:`~mysdk.AsyncClient`; its
+    operations return awaitables (``await client.cars.get(1)``)."""
+
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeVar as _DefaultTypeVar
+
+    Mode = _DefaultTypeVar("Mode", Sync, Async, default=Sync)
+else:  # the default matters to type checkers only
+    Mode = TypeVar("Mode", Sync, Async)
+"""The type variable a resource is generic over: ``class Cars(mysdk.Resource[mysdk.Mode])``.
+
+:class:`Sync` unless the resource is declared as ``Cars[mysdk.Async]``."""
+
+RT = TypeVar("RT", bound="Resource[Any]")
+
+
+class Resource(Generic[Mode]):
     """A group of operations under one path template.
 
     Class attributes:
@@ -53,7 +90,8 @@ class Resource:
             default the client's ``auth``.
 
     Resources are cheap views: binding creates a new one, nothing is cached
-    but the top-level resource per client.
+    but the top-level resource per client. Declare ``Resource[mysdk.Mode]``
+    to use one declaration with both clients (see the module docstring).
     """
 
     path: ClassVar[str] = ""
@@ -62,7 +100,7 @@ class Resource:
 
     __slots__ = ("_client", "_params")
 
-    def __init__(self, client: Client, params: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, client: BaseClient, params: Mapping[str, Any] | None = None) -> None:
         self._client = client
         self._params: Mapping[str, Any] = dict(params or {})
 
@@ -90,7 +128,7 @@ class Resource:
         return type(self)(client, self._params)
 
     @property
-    def client(self) -> Client:
+    def client(self) -> BaseClient:
         """The client this resource sends through."""
         return self._client
 
@@ -108,10 +146,11 @@ class ResourceField(Generic[RT]):
     """
 
     def __init__(self, cls: type[RT]) -> None:
-        if not (isinstance(cls, type) and issubclass(cls, Resource)):
+        origin = typing.get_origin(cls) or cls  # Cars[mysdk.Async] is Cars at run time
+        if not (isinstance(origin, type) and issubclass(origin, Resource)):
             raise TypeError(f"mysdk.resource() takes a Resource subclass, got {cls!r}")
-        self.cls = cls
-        self.name = cls.__name__
+        self.cls: type[RT] = typing.cast("type[RT]", origin)
+        self.name = origin.__name__
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
@@ -126,7 +165,7 @@ class ResourceField(Generic[RT]):
             return self
         if isinstance(obj, Resource):
             return self.cls(obj.client, obj._params)
-        from mysdk.client import RESOURCE_CACHE_PREFIX
+        from mysdk._base import RESOURCE_CACHE_PREFIX
 
         key = RESOURCE_CACHE_PREFIX + self.name
         cached: RT | None = obj.__dict__.get(key)
@@ -140,7 +179,7 @@ def resource(cls: type[RT]) -> ResourceField[RT]:
     return ResourceField(cls)
 
 
-def binding(owner: Any) -> tuple[Client, Mapping[str, Any], str | NotGiven | None, str]:
+def binding(owner: Any) -> tuple[Any, Mapping[str, Any], str | NotGiven | None, str]:
     """``(client, bound params, default credentials, base path)`` of an
     operation's owner (a resource, or a client for top-level operations)."""
     if isinstance(owner, Resource):

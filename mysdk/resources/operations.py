@@ -17,13 +17,18 @@ form, multipart files, headers), the expected statuses, and the pagination or
 streaming style. Declaring performs no I/O, so an async client can bind the
 same declarations. Calling the bound method sends the request through
 :meth:`mysdk.Client.request`; ``.raw(...)`` returns a
-:class:`RawResponse` with the status, headers and the parsed value.
+:class:`RawResponse` with the status, headers and the parsed value. Bound to an
+:class:`mysdk.AsyncClient`, the same declaration sends through
+:meth:`mysdk.AsyncClient.request` and returns an awaitable (a
+``mysdk.AsyncPager`` for a paginated operation, iterated with ``async for``).
+Everything but the send itself (argument binding, path expansion, placing
+arguments, parsing the answer) is the same code for both.
 """
 
 from __future__ import annotations
 
 import typing
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Coroutine, Mapping
 from types import SimpleNamespace
 from typing import (
     TYPE_CHECKING,
@@ -40,16 +45,21 @@ import requests
 
 from mysdk._types import NOT_GIVEN, NotGiven
 from mysdk.errors import APIStatusError, DecodeError, InvalidRequestError, MySDKError, safe_url
+from mysdk.resources.base import Resource
 from mysdk.resources.paths import expand, template_names
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
+    from mysdk._base import BaseClient
+    from mysdk.async_client import AsyncClient
     from mysdk.client import Client
-    from mysdk.pagination import Paginator
+    from mysdk.pagination import AsyncPager, Page, Pager, PageRequest, Paginator
+    from mysdk.resources.base import Async, Sync
+    from mysdk.streaming import AsyncStream, Stream
 
-__all__ = ["Operation", "OperationOptions", "OperationSpec", "RawResponse", "delete", "get",
-           "operation", "patch", "post", "put"]
+__all__ = ["AsyncBoundOperation", "BoundOperation", "Operation", "OperationOptions",
+           "OperationSpec", "RawResponse", "delete", "get", "operation", "patch", "post", "put"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -81,7 +91,8 @@ class RawResponse(Generic[T]):
 
     Attributes:
         parsed: What the operation returns (model, list, ``None``...).
-        response: The ``requests.Response`` (body already read).
+        response: The ``requests.Response`` (an ``httpx.Response`` from an
+            :class:`~mysdk.AsyncClient`), body already read.
         status_code: The HTTP status.
         headers: The response headers.
         request_id: The ``X-Request-Id``/``Request-Id`` header, or None.
@@ -89,7 +100,7 @@ class RawResponse(Generic[T]):
 
     __slots__ = ("headers", "parsed", "request_id", "response", "status_code")
 
-    def __init__(self, parsed: T, response: requests.Response) -> None:
+    def __init__(self, parsed: T, response: Any) -> None:
         self.parsed = parsed
         self.response = response
         self.status_code = response.status_code
@@ -234,14 +245,25 @@ class Operation(Generic[P, R]):
         except ValueError as exc:
             raise TypeError(f"{self.spec.name}: {exc}") from None
 
+    # A resource not generic over mysdk.Mode is Resource[Any]: the first
+    # (sync) overload matches it, as it always did.
     @overload
     def __get__(self, obj: None, owner: type) -> Operation[P, R]: ...
     @overload
-    def __get__(self, obj: object, owner: type) -> BoundOperation[P, R]: ...
+    def __get__(self, obj: Resource[Sync] | Client, owner: type) -> BoundOperation[P, R]: ...
+    @overload
+    def __get__(
+        self, obj: Resource[Async] | AsyncClient, owner: type
+    ) -> AsyncBoundOperation[P, R]: ...
 
-    def __get__(self, obj: object, owner: type) -> Operation[P, R] | BoundOperation[P, R]:
+    def __get__(
+        self, obj: object, owner: type
+    ) -> Operation[P, R] | BoundOperation[P, R] | AsyncBoundOperation[P, R]:
         if obj is None:
             return self
+        client = obj.client if isinstance(obj, Resource) else obj
+        if getattr(client, "is_async", False):
+            return AsyncBoundOperation(self.spec, obj)
         return BoundOperation(self.spec, obj)
 
 
@@ -265,6 +287,47 @@ class BoundOperation(Generic[P, R]):
 
     def __repr__(self) -> str:
         return f"<operation {self._spec.name}: {self._spec.method} {self._spec.path or '/'}>"
+
+
+class AsyncBoundOperation(Generic[P, R]):
+    """An operation bound to a resource of an :class:`~mysdk.AsyncClient`.
+
+    Calling it returns a coroutine of the declared return type
+    (``await client.cars.get(1)``); a paginated operation returns a
+    :class:`~mysdk.AsyncPager` at once (``async for car in client.cars.list()``)
+    and a streamed one a coroutine of an :class:`~mysdk.AsyncStream`.
+    """
+
+    __slots__ = ("_owner", "_spec")
+
+    def __init__(self, spec: OperationSpec, owner: Any) -> None:
+        self._spec = spec
+        self._owner = owner
+
+    @overload
+    def __call__(  # type: ignore[overload-overlap]  # Pager[T] is the more specific R
+        self: AsyncBoundOperation[P, Pager[T]], *args: P.args, **kwargs: P.kwargs
+    ) -> AsyncPager[T]: ...
+    @overload
+    def __call__(
+        self: AsyncBoundOperation[P, Stream[T]], *args: P.args, **kwargs: P.kwargs
+    ) -> Coroutine[Any, Any, AsyncStream[T]]: ...
+    @overload
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Coroutine[Any, Any, R]: ...
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        spec = self._spec
+        if spec.page is not None and typing.get_origin(spec.returns) is not _page_class():
+            return _call_sync_part(self._owner, spec, args, kwargs, _apager)
+        return _acall(self._owner, spec, args, kwargs, raw=False)
+
+    def raw(self, *args: P.args, **kwargs: P.kwargs) -> Coroutine[Any, Any, RawResponse[R]]:
+        """Like calling the operation, but the coroutine gives a :class:`RawResponse`."""
+        return _acall(self._owner, self._spec, args, kwargs, raw=True)
+
+    def __repr__(self) -> str:
+        return (f"<async operation {self._spec.name}: {self._spec.method} "
+                f"{self._spec.path or '/'}>")
 
 
 def operation(
@@ -361,23 +424,25 @@ def delete(
 
 def _call(owner: Any, spec: OperationSpec, args: tuple[Any, ...], kwargs: Mapping[str, Any],
           *, raw: bool) -> Any:
-    from mysdk.resources.base import binding
-
-    client, params, default_credentials, base_path = binding(owner)
-    try:
-        return _run(client, spec, params, default_credentials, base_path, args, kwargs, raw)
-    except MySDKError as exc:
-        root = client._root
-        if root is not None:
-            from mysdk.brand import brand_error
-
-            brand_error(exc, root)
-        raise
+    return _call_sync_part(owner, spec, args, kwargs,
+                           lambda client, spec, call: _send(client, spec, call, raw))
 
 
-def _run(client: Client, spec: OperationSpec, bound: Mapping[str, Any],
-         default_credentials: str | NotGiven | None, base_path: str,
-         args: tuple[Any, ...], kwargs: Mapping[str, Any], raw: bool) -> Any:
+class _Prepared:
+    """One call of an operation, ready to send: path and request() arguments."""
+
+    __slots__ = ("path", "request", "values")
+
+    def __init__(self, path: str, request: dict[str, Any], values: Mapping[str, Any]) -> None:
+        self.path = path
+        self.request = request
+        self.values = values
+
+
+def _prepare(spec: OperationSpec, bound: Mapping[str, Any],
+             default_credentials: str | NotGiven | None, base_path: str,
+             args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> _Prepared:
+    """Bind the arguments, expand the path and place the rest (no I/O; both clients)."""
     values = spec.bind(args, kwargs)
     template, path_names = spec.template(base_path)
     path = expand(template, {**bound, **values}, spec.name)
@@ -386,13 +451,51 @@ def _run(client: Client, spec: OperationSpec, bound: Mapping[str, Any],
     credentials = spec.credentials if spec.credentials is not NOT_GIVEN else default_credentials
     request["credentials"] = credentials
     request["operation"] = spec.name
+    return _Prepared(path, request, values)
+
+
+def _call_sync_part(owner: Any, spec: OperationSpec, args: tuple[Any, ...],
+                    kwargs: Mapping[str, Any],
+                    then: Callable[[Any, OperationSpec, _Prepared], Any]) -> Any:
+    """Prepare the call and run ``then`` on it, branding any mysdk error."""
+    from mysdk.resources.base import binding
+
+    client, params, default_credentials, base_path = binding(owner)
+    try:
+        prepared = _prepare(spec, params, default_credentials, base_path, args, kwargs)
+        return then(client, spec, prepared)
+    except MySDKError as exc:
+        client._branded(exc)
+        raise
+
+
+def _send(client: Client, spec: OperationSpec, call: _Prepared, raw: bool) -> Any:
     if spec.page is not None:
-        return _pager(client, spec, path, request, values)
+        return _pager(client, spec, call.path, call.request, call.values)
     if spec.stream is not None:
-        return _stream(client, spec, path, request)
-    resp = client.request(spec.method, path, **request)
+        return _stream(client, spec, call.path, call.request)
+    resp = client.request(spec.method, call.path, **call.request)
     parsed = _parse_response(client, spec, resp)
     return RawResponse(parsed, resp) if raw else parsed
+
+
+async def _acall(owner: Any, spec: OperationSpec, args: tuple[Any, ...],
+                 kwargs: Mapping[str, Any], *, raw: bool) -> Any:
+    from mysdk.resources.base import binding
+
+    client, params, default_credentials, base_path = binding(owner)
+    try:
+        call = _prepare(spec, params, default_credentials, base_path, args, kwargs)
+        if spec.page is not None:  # a Page[T]: one page
+            return await _apage(client, spec, call)
+        if spec.stream is not None:
+            return await _astream(client, spec, call)
+        resp = await client.request(spec.method, call.path, **call.request)
+        parsed = _parse_response(client, spec, resp)
+        return RawResponse(parsed, resp) if raw else parsed
+    except MySDKError as exc:
+        client._branded(exc)
+        raise
 
 
 def _place(spec: OperationSpec, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -458,21 +561,23 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _check_status(spec: OperationSpec, resp: requests.Response) -> None:
+def _check_status(spec: OperationSpec, resp: Any) -> None:
     if spec.expect is not None and resp.status_code not in spec.expect:
         method = resp.request.method if resp.request is not None else spec.method
+        url = str(resp.url)
         raise APIStatusError(
-            f"unexpected HTTP {resp.status_code} for {method} {safe_url(resp.url)} "
+            f"unexpected HTTP {resp.status_code} for {method} {safe_url(url)} "
             f"({spec.name} expects {sorted(spec.expect)})",
             status_code=resp.status_code, headers=resp.headers, method=str(method),
-            url=resp.url, response=resp)
+            url=url, response=resp)
 
 
-def _parse_response(client: Client, spec: OperationSpec, resp: requests.Response) -> Any:
+def _parse_response(client: BaseClient, spec: OperationSpec, resp: Any) -> Any:
     _check_status(spec, resp)
     returns = spec.returns
-    if returns is requests.Response:
-        return resp
+    if returns is requests.Response or (
+            isinstance(returns, type) and returns.__module__.partition(".")[0] == "httpx"):
+        return resp  # declared "-> requests.Response" (or httpx.Response): the response itself
     if returns is None or returns is type(None):
         if resp.content:
             client.decode(resp)  # the response check still applies
@@ -514,33 +619,86 @@ def _item_parser(spec: OperationSpec) -> Callable[[Any], Any]:
     return lambda value: parse_value(item, value, spec.name)
 
 
+class _Pages:
+    """What fetching one page of a paginated operation needs (no I/O; both clients)."""
+
+    __slots__ = ("base_params", "parse_item", "path", "request", "spec", "strategy")
+
+    def __init__(self, spec: OperationSpec, path: str, request: dict[str, Any]) -> None:
+        assert spec.page is not None
+        self.spec = spec
+        self.strategy = spec.page
+        self.parse_item = _item_parser(spec)
+        self.request = dict(request)
+        self.base_params = dict(self.request.pop("params", {}) or {})
+        self.path = path
+
+    def target(self, page_request: PageRequest) -> tuple[str, dict[str, Any]]:
+        """The ``(path or URL, request() arguments)`` of one page."""
+        if page_request.url:
+            return page_request.url, self.request
+        return self.path, {**self.request, "params": {**self.base_params,
+                                                        **page_request.params}}
+
+    def page(self, client: BaseClient, page_request: PageRequest, resp: Any) -> Page[Any]:
+        """The page in ``resp`` (status checked, body decoded and parsed)."""
+        _check_status(self.spec, resp)
+        body = client.decode(resp)
+        return self.strategy.parse(page_request, body, resp.headers, self.parse_item,
+                                   url=str(resp.url))
+
+    def first(self, values: Mapping[str, Any]) -> PageRequest:
+        from mysdk.pagination import PageRequest
+
+        start = values.get("start", NOT_GIVEN)
+        return start if isinstance(start, PageRequest) else self.strategy.first(self.base_params)
+
+
 def _pager(client: Client, spec: OperationSpec, path: str, request: dict[str, Any],
            values: Mapping[str, Any]) -> Any:
-    from mysdk.pagination import Page, Pager, PageRequest
+    from mysdk.pagination import Page, Pager
 
-    assert spec.page is not None
-    strategy = spec.page
-    parse_item = _item_parser(spec)
-    base_params = dict(request.pop("params", {}) or {})
+    pages = _Pages(spec, path, request)
 
     def fetch(page_request: PageRequest) -> Page[Any]:
-        if page_request.url:
-            resp = client.request(spec.method, page_request.url, **request)
-        else:
-            resp = client.request(spec.method, path,
-                                  params={**base_params, **page_request.params}, **request)
-        _check_status(spec, resp)
-        body = client.decode(resp)
-        return strategy.parse(page_request, body, resp.headers, parse_item, url=resp.url)
+        target, arguments = pages.target(page_request)
+        return pages.page(client, page_request, client.request(spec.method, target, **arguments))
 
-    start = values.get("start", NOT_GIVEN)
-    first = start if isinstance(start, PageRequest) else strategy.first(base_params)
-    origin = typing.get_origin(spec.returns)
-    if origin is Page:
+    first = pages.first(values)
+    if typing.get_origin(spec.returns) is Page:
         return fetch(first)
     return Pager(fetch, first,
                  max_pages=_opt_int(values.get("max_pages")),
                  max_items=_opt_int(values.get("max_items")))
+
+
+def _afetch(client: AsyncClient, pages: _Pages) -> Callable[[PageRequest], Any]:
+    async def fetch(page_request: PageRequest) -> Page[Any]:
+        target, arguments = pages.target(page_request)
+        resp = await client.request(pages.spec.method, target, **arguments)
+        return pages.page(client, page_request, resp)
+
+    return fetch
+
+
+def _apager(client: AsyncClient, spec: OperationSpec, call: _Prepared) -> Any:
+    from mysdk.pagination import AsyncPager
+
+    pages = _Pages(spec, call.path, call.request)
+    return AsyncPager(_afetch(client, pages), pages.first(call.values),
+                      max_pages=_opt_int(call.values.get("max_pages")),
+                      max_items=_opt_int(call.values.get("max_items")))
+
+
+async def _apage(client: AsyncClient, spec: OperationSpec, call: _Prepared) -> Any:
+    pages = _Pages(spec, call.path, call.request)
+    return await _afetch(client, pages)(pages.first(call.values))
+
+
+def _page_class() -> Any:
+    from mysdk.pagination import Page
+
+    return Page
 
 
 def _opt_int(value: Any) -> int | None:
@@ -561,3 +719,15 @@ def _stream(client: Client, spec: OperationSpec, path: str, request: dict[str, A
         response.close()
         raise
     return Stream(response, _item_parser(spec), spec.stream or "ndjson")
+
+
+async def _astream(client: AsyncClient, spec: OperationSpec, call: _Prepared) -> Any:
+    from mysdk.streaming import AsyncStream
+
+    response = await client.stream(spec.method, call.path, **call.request)
+    try:
+        _check_status(spec, response.response)
+    except MySDKError:
+        await response.aclose()
+        raise
+    return AsyncStream(response, _item_parser(spec), spec.stream or "ndjson")
