@@ -44,6 +44,7 @@ __all__ = [
     "Outgoing",
     "Reply",
     "forwardable",
+    "is_redirect",
     "judge_form",
     "judge_token",
     "prepare",
@@ -203,13 +204,28 @@ def is_redirect(status: int) -> bool:
     return 300 <= status < 400
 
 
-def redirect_error(status: int, location: str | None, url: str, what: str) -> TokenRequestError:
+def redirect_error(status: int | None, location: str | None, url: str,
+                   what: str) -> TokenRequestError:
     """The ``invalid_response`` error for a 3xx answer, to raise before reading its body.
 
     The grant and the client secret must not be replayed elsewhere (RFC 6749
     §3.2), so a redirect is refused; the message names the status and the
     ``Location`` resolved against ``url``, redacted and cut to 300 characters.
+
+    Args:
+        status: The 3xx status; None when the transport only said that a
+            redirect's ``Location`` is not a URL (the error's ``status_code``
+            is then 0).
+        location: The raw ``Location`` header, or None.
+        url: The request's URL.
+        what: What the request was, for the message.
     """
+    if status is None:
+        return TokenRequestError(
+            f"the {what} was answered with a redirect to a Location that is not a URL, "
+            "which is never followed: OAuth requests go to the configured URL only "
+            f"(RFC 6749 §3.2) [HTTP 3xx from {safe_url(url)}]",
+            error="invalid_response", status_code=0, token_url=url)
     target = _location(location, url)
     return _error(
         f"the {what} was answered with a redirect (HTTP {status} to {target}), which is "

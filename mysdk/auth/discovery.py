@@ -18,14 +18,18 @@ apply) with the caller's timeout, but without the session's credentials
 (headers other than ``User-Agent``/``Accept``/``Accept-Encoding``/``Connection``,
 ``session.auth``, ``~/.netrc``, cookies, default query); a redirect is refused,
 not followed, and the body is read within the timeout and 256 KiB.
+
+:func:`adiscover` is the same over httpx: the metadata parsing and checks and
+the per-process cache are shared; only the GETs are awaited.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
-from typing import Any
+import weakref
+from collections.abc import Callable, Generator, Mapping
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -44,9 +48,21 @@ from mysdk.auth._token_endpoint import (
     request_seconds,
 )
 from mysdk.auth.login_errors import DiscoveryError
-from mysdk.errors import InvalidRequestError, MySDKError, TransportError, safe_url
+from mysdk.errors import (
+    InvalidRequestError,
+    MySDKError,
+    TokenRequestError,
+    TransportError,
+    safe_url,
+)
 
-__all__ = ["DISCOVERY_TTL", "MAX_METADATA", "ServerMetadata", "clear_discovery_cache", "discover"]
+if TYPE_CHECKING:
+    import asyncio
+
+    import httpx
+
+__all__ = ["DISCOVERY_TTL", "MAX_METADATA", "ServerMetadata", "adiscover",
+           "clear_discovery_cache", "discover"]
 
 DISCOVERY_TTL = 24 * 3600.0
 """Seconds a discovered metadata document is reused (24 hours)."""
@@ -161,10 +177,13 @@ class ServerMetadata(Frozen):
 
 
 class _Entry:
-    __slots__ = ("expires", "lock", "metadata")
+    __slots__ = ("alocks", "expires", "lock", "metadata")
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
+        # asyncio locks are bound to one event loop: one per loop that asks.
+        self.alocks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary())
         self.metadata: ServerMetadata | None = None
         self.expires = 0.0
 
@@ -182,12 +201,23 @@ class _Cache:
         self._guard = threading.Lock()
         for entry in self._entries.values():
             entry.lock = threading.Lock()
+            entry.alocks = weakref.WeakKeyDictionary()
 
     def entry(self, key: tuple[str, bool]) -> _Entry:
         with self._guard:
             found = self._entries.get(key)
             if found is None:
                 found = self._entries[key] = _Entry()
+            return found
+
+    def alock(self, entry: _Entry, loop: asyncio.AbstractEventLoop) -> asyncio.Lock:
+        """The entry's lock for tasks of ``loop`` (created on first use)."""
+        import asyncio
+
+        with self._guard:
+            found = entry.alocks.get(loop)
+            if found is None:
+                found = entry.alocks[loop] = asyncio.Lock()
             return found
 
     def clear(self) -> None:
@@ -250,6 +280,49 @@ def discover(
         return metadata
 
 
+async def adiscover(
+    issuer: str,
+    *,
+    http: httpx.AsyncClient,
+    timeout: Any,
+    allow_http: bool = False,
+    ttl: float = DISCOVERY_TTL,
+    clock: Callable[[], float] = time.monotonic,
+) -> ServerMetadata:
+    """:func:`discover` over httpx: the same checks, the same per-process cache.
+
+    A document either fetched is reused by the other for ``ttl`` seconds. Tasks
+    of one event loop asking at once make one request (an ``asyncio.Lock`` per
+    loop and issuer, so a process may use several loops over its life).
+
+    Args:
+        issuer: The issuer URL (see :func:`discover`).
+        http: The client to send the request on; none of its credentials
+            (headers other than ``User-Agent``/``Accept-Encoding``/``Connection``,
+            ``auth``, cookies, params) are sent, and a redirect is not followed.
+        timeout: Seconds, a ``(connect, read)`` pair, or ``None`` (300 s in all).
+        allow_http: Accept ``http://`` on hosts that are not loopback.
+        ttl: Seconds a fetched document is reused.
+        clock: Monotonic seconds, for the ``ttl``.
+
+    Raises:
+        InvalidRequestError, DiscoveryError: As :func:`discover`.
+    """
+    import asyncio
+
+    _check_issuer(issuer, allow_http)
+    entry = _cache.entry((issuer, allow_http))
+    metadata = entry.metadata
+    if metadata is not None and clock() < entry.expires:
+        return metadata
+    async with _cache.alock(entry, asyncio.get_running_loop()):
+        if entry.metadata is not None and clock() < entry.expires:
+            return entry.metadata
+        metadata = await _afetch(issuer, http=http, timeout=timeout, allow_http=allow_http)
+        entry.metadata, entry.expires = metadata, clock() + ttl
+        return metadata
+
+
 def metadata_urls(issuer: str) -> tuple[str, str]:
     """The OpenID Connect (§4.1) and the RFC 8414 (§3.1) metadata URLs of ``issuer``."""
     parts = urlsplit(issuer)
@@ -266,14 +339,24 @@ def _check_issuer(issuer: str, allow_http: bool) -> None:
         raise InvalidRequestError("issuer must not have a query or fragment (RFC 8414 §2)")
 
 
-def _fetch(issuer: str, *, session: requests.Session, timeout: Any,
-           allow_http: bool) -> ServerMetadata:
+_MetadataFlow = Generator[str, tuple[int, Any], ServerMetadata]
+
+
+def _fetch_flow(issuer: str, allow_http: bool) -> _MetadataFlow:
+    """The discovery rules without I/O: yields each URL to GET, is sent ``(status, json)``.
+
+    OpenID Connect Discovery 1.0 §4 first; on its 404, RFC 8414 §3.1.
+
+    Raises:
+        DiscoveryError: An error status, a body that is not a JSON object, or a
+            document :meth:`ServerMetadata.from_document` refuses.
+    """
     oidc, rfc8414 = metadata_urls(issuer)
-    status, data = _get(oidc, issuer, session, timeout)
     url = oidc
+    status, data = yield oidc
     if status == 404:
-        status, data = _get(rfc8414, issuer, session, timeout)
         url = rfc8414
+        status, data = yield rfc8414
     if status != 200:
         raise DiscoveryError(
             f"cannot discover issuer {safe_url(issuer)}: HTTP {status} from {safe_url(url)}",
@@ -282,6 +365,52 @@ def _fetch(issuer: str, *, session: requests.Session, timeout: Any,
         raise DiscoveryError(f"the metadata at {safe_url(url)} is not a JSON object",
                              issuer=issuer, url=url, status_code=status)
     return ServerMetadata.from_document(data, issuer=issuer, allow_http=allow_http, url=url)
+
+
+def _fetch(issuer: str, *, session: requests.Session, timeout: Any,
+           allow_http: bool) -> ServerMetadata:
+    flow = _fetch_flow(issuer, allow_http)
+    try:
+        url = next(flow)
+        while True:
+            url = flow.send(_get(url, issuer, session, timeout))
+    except StopIteration as done:
+        metadata: ServerMetadata = done.value
+        return metadata
+    finally:
+        flow.close()
+
+
+async def _afetch(issuer: str, *, http: httpx.AsyncClient, timeout: Any,
+                  allow_http: bool) -> ServerMetadata:
+    flow = _fetch_flow(issuer, allow_http)
+    try:
+        url = next(flow)
+        while True:
+            url = flow.send(await _aget(url, issuer, http, timeout))
+    except StopIteration as done:
+        metadata: ServerMetadata = done.value
+        return metadata
+    finally:
+        flow.close()
+
+
+def _redirect_refused(status: int, issuer: str, url: str) -> DiscoveryError:
+    return DiscoveryError(
+        f"the metadata URL {safe_url(url)} answered with a redirect (HTTP "
+        f"{status}), which is not followed: the metadata must be at the "
+        "issuer's well-known URL (RFC 8414 §3.1)",
+        issuer=issuer, url=url, status_code=status)
+
+
+def _too_large(status: int, issuer: str, url: str) -> DiscoveryError:
+    return DiscoveryError(f"the metadata at {safe_url(url)} is larger than "
+                          f"{MAX_METADATA // 1024} KiB", issuer=issuer, url=url,
+                          status_code=status)
+
+
+# What requests calls a redirect (Response.is_redirect): these with a Location.
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
 def _get(url: str, issuer: str, session: requests.Session, timeout: Any) -> tuple[int, Any]:
@@ -304,11 +433,7 @@ def _get(url: str, issuer: str, session: requests.Session, timeout: Any) -> tupl
     assert resp is not None
     try:
         if resp.is_redirect or guard.location is not None:
-            raise DiscoveryError(
-                f"the metadata URL {safe_url(url)} answered with a redirect (HTTP "
-                f"{resp.status_code}), which is not followed: the metadata must be at the "
-                "issuer's well-known URL (RFC 8414 §3.1)",
-                issuer=issuer, url=url, status_code=resp.status_code)
+            raise _redirect_refused(resp.status_code, issuer, url)
         try:
             truncated = read_body(resp, deadline=deadline, limit=MAX_METADATA, method="GET",
                                   url=url)
@@ -319,12 +444,33 @@ def _get(url: str, issuer: str, session: requests.Session, timeout: Any) -> tupl
         if failure is not None:
             raise _wrap(failure, issuer, url)
         if truncated:
-            raise DiscoveryError(f"the metadata at {safe_url(url)} is larger than "
-                                 f"{MAX_METADATA // 1024} KiB", issuer=issuer, url=url,
-                                 status_code=resp.status_code)
+            raise _too_large(resp.status_code, issuer, url)
         return resp.status_code, _json(resp.content)
     finally:
         resp.close()
+
+
+async def _aget(url: str, issuer: str, http: httpx.AsyncClient,
+                timeout: Any) -> tuple[int, Any]:
+    """:func:`_get` over httpx."""
+    from mysdk.auth._token_endpoint_async import aexchange
+
+    failure: MySDKError | None = None
+    try:
+        answer = await aexchange(http, "GET", url, fields=None,
+                                 headers={"Accept": "application/json"}, timeout=timeout,
+                                 limit=MAX_METADATA, what="metadata request")
+    except TokenRequestError:  # a 3xx whose Location httpx could not parse
+        failure = _redirect_refused(0, issuer, url)
+    except MySDKError as exc:
+        failure = _wrap(exc, issuer, url)
+    if failure is not None:
+        raise failure
+    if answer.status in _REDIRECTS and answer.location is not None:
+        raise _redirect_refused(answer.status, issuer, url)
+    if answer.reply.truncated:
+        raise _too_large(answer.status, issuer, url)
+    return answer.status, _json(answer.reply.content)
 
 
 def _wrap(failure: MySDKError, issuer: str, url: str) -> MySDKError:

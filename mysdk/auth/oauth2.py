@@ -11,7 +11,8 @@ from urllib.parse import urlsplit
 
 import requests
 
-from mysdk.auth._token_endpoint import ClientAuthMethod, request_token
+from mysdk.auth._token_endpoint import ClientAuthMethod
+from mysdk.auth.flow import TokenFlow, TokenPost, post_token, run_token_flow
 from mysdk.errors import InvalidRequestError, TokenRequestError, safe_url
 from mysdk.tokens.cache import cache_key
 from mysdk.tokens.token import Token
@@ -115,10 +116,51 @@ class ClientCredentials:
         """
         return self._cache_key
 
+    def token_flow(self, previous: Token | None) -> TokenFlow:
+        """The provider's logic, without I/O (see :mod:`mysdk.auth.flow`).
+
+        Yields one :class:`~mysdk.auth.flow.TokenPost` per token request: the
+        refresh grant (RFC 6749 §6) first when ``previous`` carries a refresh
+        token the server has not refused before; when that is refused for
+        good, one client credentials request (§4.4.2). Driven by
+        :meth:`fetch_token` (requests) and by the async client (httpx).
+
+        Returns:
+            The new token; after a refresh grant without a new refresh token it
+            carries the one sent (RFC 6749 §6: the server MAY keep it).
+
+        Raises:
+            TokenRequestError, TransportError: As :meth:`fetch_token`.
+        """
+        refresh_token = previous.refresh_token if previous is not None else None
+        if refresh_token and not self._was_refused(refresh_token):
+            refused: TokenRequestError | None = None
+            try:
+                token = yield from post_token(self._post(self._form(
+                    grant_type="refresh_token", refresh_token=refresh_token)))
+            except TokenRequestError as exc:
+                if exc.retryable:
+                    raise  # transient: the caller's retry policy decides
+                refused = exc
+            else:
+                if token.refresh_token is None:
+                    # RFC 6749 §6: the server MAY keep the old refresh token; keep using it.
+                    token = token.replace(refresh_token=refresh_token)
+                return token
+            # Refused for good (expired, revoked, rotated away, client not allowed
+            # the grant, ...; RFC 6749 §5.2): drop it, use the client's own grant.
+            assert refused is not None
+            self._remember_refused(refresh_token)
+            logger.info("refresh grant refused (%s, HTTP %s); using client credentials",
+                        refused.error, refused.status_code)
+        return (yield from post_token(self._post(self._form(grant_type=self.grant_type))))
+
     def fetch_token(
         self, session: requests.Session, *, timeout: object, previous: Token | None
     ) -> Token:
         """Get a new token: refresh grant first when possible, else client credentials.
+
+        Runs :meth:`token_flow` with requests on ``session``.
 
         Args:
             session: The session to send the token request on.
@@ -136,41 +178,17 @@ class ClientCredentials:
                 answer with a valid token response (``invalid_response``).
             TransportError: The endpoint could not be reached.
         """
-        refresh_token = previous.refresh_token if previous is not None else None
-        if refresh_token and not self._was_refused(refresh_token):
-            refused: TokenRequestError | None = None
-            try:
-                return self._refresh(session, timeout, refresh_token)
-            except TokenRequestError as exc:
-                if exc.retryable:
-                    raise  # transient: the caller's retry policy decides
-                refused = exc
-            # Refused for good (expired, revoked, rotated away, client not allowed
-            # the grant, ...; RFC 6749 §5.2): drop it, use the client's own grant.
-            assert refused is not None
-            self._remember_refused(refresh_token)
-            logger.info("refresh grant refused (%s, HTTP %s); using client credentials",
-                        refused.error, refused.status_code)
-        form = {"grant_type": self.grant_type, **self.extra_params}
+        return run_token_flow(self.token_flow(previous), session, timeout=timeout)
+
+    def _form(self, **grant: str) -> dict[str, str]:
+        form = {**grant, **self.extra_params}
         if self.scope:
             form["scope"] = self.scope
-        return self._post(session, timeout, form)
+        return form
 
-    def _refresh(self, session: requests.Session, timeout: object, refresh_token: str) -> Token:
-        form = {"grant_type": "refresh_token", "refresh_token": refresh_token, **self.extra_params}
-        if self.scope:
-            form["scope"] = self.scope
-        token = self._post(session, timeout, form)
-        if token.refresh_token is None:
-            # RFC 6749 §6: the server MAY keep the old refresh token; keep using it.
-            token = token.replace(refresh_token=refresh_token)
-        return token
-
-    def _post(self, session: requests.Session, timeout: object, form: dict[str, str]) -> Token:
-        return request_token(
-            session, self.token_url, form, client_id=self.client_id,
-            client_secret=self._client_secret, auth_method=self.auth_method, timeout=timeout,
-        )
+    def _post(self, form: dict[str, str]) -> TokenPost:
+        return TokenPost(self.token_url, form, self.client_id, self._client_secret,
+                         self.auth_method)
 
     def _was_refused(self, refresh_token: str) -> bool:
         with self._guard:

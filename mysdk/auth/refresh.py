@@ -26,8 +26,16 @@ from typing import Any
 import requests
 
 from mysdk._checks import check_base_url
-from mysdk.auth._token_endpoint import ClientAuthMethod, request_token
+from mysdk.auth._token_endpoint import ClientAuthMethod
 from mysdk.auth.discovery import DISCOVERY_TTL, ServerMetadata, discover
+from mysdk.auth.flow import (
+    MetadataRequest,
+    TokenFlow,
+    TokenPost,
+    ask_metadata,
+    post_token,
+    run_token_flow,
+)
 from mysdk.auth.login_errors import LoginRequiredError
 from mysdk.auth.oauth2 import _check_extra_params
 from mysdk.errors import InvalidRequestError, TokenRequestError, safe_url
@@ -177,10 +185,68 @@ class RefreshTokenProvider:
             found = found.replace(token_endpoint=self.token_url)
         return found
 
+    def token_flow(self, previous: Token | None) -> TokenFlow:
+        """The provider's logic, without I/O (see :mod:`mysdk.auth.flow`).
+
+        Picks the refresh token (``previous``'s unless rotated away, else the
+        newest held), asks for the issuer's metadata when there is an issuer
+        (a :class:`~mysdk.auth.flow.MetadataRequest`; ``token_url`` overrides
+        the discovered endpoint), yields one refresh grant
+        (:class:`~mysdk.auth.flow.TokenPost`, RFC 6749 §6) and does the
+        rotation bookkeeping on the answer. Driven by :meth:`fetch_token`
+        (requests) and by the async client (httpx).
+
+        Raises:
+            LoginRequiredError, TokenRequestError, DiscoveryError,
+            TransportError: As :meth:`fetch_token`.
+        """
+        refresh_token = self._pick(previous)
+        if refresh_token is None:
+            raise LoginRequiredError(
+                f"not logged in to {safe_url(self.identity)} as client {self.client_id!r}: "
+                f"no saved login or refresh token; {self.login_hint}",
+                error="login_required")
+        if self._was_refused(refresh_token):  # refused before: don't ask again
+            raise LoginRequiredError(
+                f"the saved login with {safe_url(self.identity)} (client {self.client_id!r}) "
+                f"has ended: its refresh token was refused; {self.login_hint}",
+                error="invalid_grant")
+        if self.issuer is None:
+            assert self.token_url is not None
+            token_url = self.token_url
+        else:
+            found = yield from ask_metadata(MetadataRequest(
+                self.issuer, allow_http=self.allow_http, ttl=self.discovery_ttl))
+            token_url = self.token_url or found.token_endpoint
+        form = {"grant_type": "refresh_token", "refresh_token": refresh_token,
+                **self.extra_params}
+        if self.scope:
+            form["scope"] = self.scope
+        try:
+            token = yield from post_token(TokenPost(
+                token_url, form, self.client_id, self._client_secret, self.auth_method))
+        except TokenRequestError as exc:
+            if exc.error not in _LOGIN_AGAIN or exc.retryable:
+                raise
+            refused = exc
+        else:
+            return self._rotated_to(token, refresh_token)
+        self._remember(self._refused, refresh_token)
+        raise LoginRequiredError(
+            f"the saved login with {safe_url(self.identity)} (client {self.client_id!r}) has "
+            f"ended: the refresh token was refused ({refused.error}"
+            f"{': ' + refused.error_description if refused.error_description else ''}); "
+            f"{self.login_hint}",
+            error=refused.error, error_description=refused.error_description,
+            status_code=refused.status_code, token_url=token_url,
+        ) from refused
+
     def fetch_token(
         self, session: requests.Session, *, timeout: object, previous: Token | None
     ) -> Token:
         """Exchange the refresh token for a new token (RFC 6749 §6).
+
+        Runs :meth:`token_flow` with requests on ``session``.
 
         Args:
             session: The session to send the token request on (the client's).
@@ -203,47 +269,7 @@ class RefreshTokenProvider:
             DiscoveryError: The issuer's metadata could not be had.
             TransportError: The token endpoint could not be reached.
         """
-        refresh_token = self._pick(previous)
-        if refresh_token is None:
-            raise LoginRequiredError(
-                f"not logged in to {safe_url(self.identity)} as client {self.client_id!r}: "
-                f"no saved login or refresh token; {self.login_hint}",
-                error="login_required")
-        if self._was_refused(refresh_token):  # refused before: don't ask again
-            raise LoginRequiredError(
-                f"the saved login with {safe_url(self.identity)} (client {self.client_id!r}) "
-                f"has ended: its refresh token was refused; {self.login_hint}",
-                error="invalid_grant")
-        token_url = self._token_url(session, timeout)
-        form = {"grant_type": "refresh_token", "refresh_token": refresh_token,
-                **self.extra_params}
-        if self.scope:
-            form["scope"] = self.scope
-        try:
-            token = request_token(
-                session, token_url, form, client_id=self.client_id,
-                client_secret=self._client_secret, auth_method=self.auth_method, timeout=timeout)
-        except TokenRequestError as exc:
-            if exc.error not in _LOGIN_AGAIN or exc.retryable:
-                raise
-            refused = exc
-        else:
-            return self._rotated_to(token, refresh_token)
-        self._remember(self._refused, refresh_token)
-        raise LoginRequiredError(
-            f"the saved login with {safe_url(self.identity)} (client {self.client_id!r}) has "
-            f"ended: the refresh token was refused ({refused.error}"
-            f"{': ' + refused.error_description if refused.error_description else ''}); "
-            f"{self.login_hint}",
-            error=refused.error, error_description=refused.error_description,
-            status_code=refused.status_code, token_url=token_url,
-        ) from refused
-
-    def _token_url(self, session: requests.Session, timeout: object) -> str:
-        if self.issuer is None:
-            assert self.token_url is not None
-            return self.token_url
-        return self.metadata(session, timeout=timeout).token_endpoint
+        return run_token_flow(self.token_flow(previous), session, timeout=timeout)
 
     def _pick(self, previous: Token | None) -> str | None:
         """The refresh token to send: ``previous``'s unless it was rotated away."""
