@@ -1,4 +1,9 @@
-"""The Cat API SDK (the tornado_rest_client seed's API), on mysdk's public names only."""
+"""The Cat API SDK (the tornado_rest_client seed's API), on mysdk's public names only.
+
+One set of declarations serves both clients: the resources are generic over
+``mysdk.Mode``, so ``CatClient().cats.get(7)`` returns a ``Cat`` and
+``await AsyncCatClient().cats.get(7)`` does too.
+"""
 
 from __future__ import annotations
 
@@ -28,7 +33,7 @@ class Photo(mysdk.Model):
     url: str
 
 
-class Photos(mysdk.Resource):
+class Photos(mysdk.Resource[mysdk.Mode]):
     path = "/cats/{cat_id}/photos"
 
     @mysdk.get("", page=mysdk.LinkHeader())
@@ -36,10 +41,11 @@ class Photos(mysdk.Resource):
         raise NotImplementedError  # declared: mysdk sends it
 
 
-class Cats(mysdk.Resource):
+class Cats(mysdk.Resource[mysdk.Mode]):
     path = "/cats"
     item = "cat_id"
-    photos = mysdk.resource(Photos)  # client.cats(7).photos.list()
+    # client.cats(7).photos.list(); the annotation carries the mode to the nested resource
+    photos: mysdk.ResourceField[Photos[mysdk.Mode]] = mysdk.resource(Photos)
 
     @mysdk.get("", page=mysdk.PageNumber())
     def list(self, *, per_page: int = 20, max_pages: int | None = None) -> mysdk.Pager[Cat]:
@@ -63,6 +69,16 @@ class CatClient(mysdk.Client):
     error_map = mysdk.ErrorMap(envelope=mysdk.ErrorEnvelope(),
                                by_code={"cat_not_found": CatNotFound})
     cats = mysdk.resource(Cats)
+
+    @mysdk.get("/")
+    def health(self) -> Health:
+        raise NotImplementedError
+
+
+class AsyncCatClient(mysdk.AsyncClient):
+    brand = CatClient.brand
+    error_map = CatClient.error_map
+    cats = mysdk.resource(Cats[mysdk.Async])  # await client.cats.get(7)
 
     @mysdk.get("/")
     def health(self) -> Health:

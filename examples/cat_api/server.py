@@ -21,7 +21,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 API_KEY = "cat-demo-key"  # a fixed demo credential for loopback tests
-_IDS = itertools.count(1)
 
 
 class CatServer:
@@ -29,6 +28,7 @@ class CatServer:
 
     def __init__(self, port: int = 0, *, photos_per_cat: int = 5) -> None:
         self.cats: dict[int, dict[str, Any]] = {}
+        self._ids = itertools.count(1)  # per server: each starts with cats 1, 2, 3
         self.photos_per_cat = photos_per_cat
         self.requests = 0
         self._lock = threading.Lock()
@@ -49,7 +49,7 @@ class CatServer:
     def add(self, name: str, color: str | None) -> dict[str, Any]:
         """Store a cat; returns it."""
         with self._lock:
-            cat_id = next(_IDS)
+            cat_id = next(self._ids)
             cat: dict[str, Any] = {"id": cat_id, "name": name, "color": color}
             self.cats[cat_id] = cat
             return cat

@@ -170,6 +170,9 @@ def _read_request(conn: socket.socket) -> Request | None:
     for line in lines[1:]:
         name, _, value = line.partition(":")
         headers[name.strip()] = value.strip()
+    if any(k.lower() == "transfer-encoding" and "chunked" in v.lower()
+           for k, v in headers.items()):
+        return Request(method, target, headers, _read_chunked(conn, rest))
     length = int(next((v for k, v in headers.items() if k.lower() == "content-length"), "0"))
     while len(rest) < length:
         chunk = conn.recv(65536)
@@ -177,3 +180,26 @@ def _read_request(conn: socket.socket) -> Request | None:
             break
         rest += chunk
     return Request(method, target, headers, rest[:length])
+
+
+def _read_chunked(conn: socket.socket, data: bytes) -> bytes:
+    """The decoded body of a chunked request (RFC 9112 §7.1), at most 1 MiB."""
+    body = b""
+    while len(body) <= 1 << 20:
+        while b"\r\n" not in data:
+            more = conn.recv(65536)
+            if not more:
+                return body
+            data += more
+        size_line, _, data = data.partition(b"\r\n")
+        size = int(size_line.split(b";")[0].strip() or b"0", 16)
+        while len(data) < size + 2:
+            more = conn.recv(65536)
+            if not more:
+                return body + data[:size]
+            data += more
+        if size == 0:
+            return body
+        body += data[:size]
+        data = data[size + 2:]
+    return body
