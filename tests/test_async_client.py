@@ -64,7 +64,8 @@ def test_a_callers_httpx_client_is_never_changed_or_closed(
             await client.aclose()
             after = (dict(http.headers), dict(http.cookies), http.timeout, http.auth,
                      dict(http.event_hooks), http.follow_redirects)
-            assert after == before and not http.is_closed
+            assert after == before
+            assert not http.is_closed
             assert (await http.get(srv.url)).status_code == 200  # still usable
 
     run(go())
@@ -102,13 +103,13 @@ def test_an_owned_httpx_client_is_closed_and_a_clone_does_not_close_it(
 def test_conflicting_options_are_refused_with_advice() -> None:
     async def go() -> None:
         async with httpx.AsyncClient(auth=("u", "p")) as http:
-            with pytest.raises(mysdk.InvalidRequestError, match="http_client.auth"):
+            with pytest.raises(mysdk.InvalidRequestError, match=r"http_client\.auth"):
                 mysdk.AsyncClient(base_url="http://127.0.0.1:1", http_client=http,
                                   auth=mysdk.StaticToken("t"))
             with pytest.raises(mysdk.InvalidRequestError, match="verify"):
                 mysdk.AsyncClient(base_url="http://127.0.0.1:1", http_client=http,
                                   verify=False)
-        with pytest.raises(mysdk.InvalidRequestError, match="httpx.AsyncClient"):
+        with pytest.raises(mysdk.InvalidRequestError, match=r"httpx\.AsyncClient"):
             mysdk.AsyncClient(base_url="http://127.0.0.1:1",
                               http_client=object())  # type: ignore[arg-type]
         with pytest.raises(mysdk.InvalidRequestError, match="http://"):
@@ -196,7 +197,8 @@ def test_a_file_body_is_rewound_for_a_retry_and_an_iterator_is_not_resent() -> N
         run(go())
         bodies = [(r.target, r.body) for r in script.requests]
         assert bodies[:2] == [("/f", b"file-bytes"), ("/f", b"file-bytes")]
-        assert bodies[2] == ("/g", b"ab") and len(bodies) == 3
+        assert bodies[2] == ("/g", b"ab")
+        assert len(bodies) == 3
     finally:
         srv.stop()
 
@@ -216,15 +218,17 @@ def test_form_fields_and_multipart_files_are_sent() -> None:
         form, upload = script.requests
         assert form.body == b"a=1&a=2&b=x"
         assert form.header("Content-Type") == "application/x-www-form-urlencoded"
-        assert b'filename="cat.jpg"' in upload.body and b"JPEG" in upload.body
-        assert b'name="name"' in upload.body and b"tom" in upload.body
+        assert b'filename="cat.jpg"' in upload.body
+        assert b"JPEG" in upload.body
+        assert b'name="name"' in upload.body
+        assert b"tom" in upload.body
     finally:
         srv.stop()
 
 
 def test_declared_operations_of_an_sdk_raise_its_own_errors() -> None:
-    from examples.cat_api.server import API_KEY, CatServer
     from examples.cat_api.sdk import AsyncCatClient
+    from examples.cat_api.server import API_KEY, CatServer
 
     with CatServer() as cats:
         async def go() -> None:
@@ -233,7 +237,8 @@ def test_declared_operations_of_an_sdk_raise_its_own_errors() -> None:
                 created = await client.cats.create(name="Tom", color="grey")
                 assert (await client.cats.get(created.id)) == created
                 raw = await client.cats.get.raw(created.id)
-                assert raw.status_code == 200 and raw.parsed == created
+                assert raw.status_code == 200
+                assert raw.parsed == created
                 names = [cat.name async for cat in client.cats.list(per_page=1, max_pages=2)]
                 assert len(names) == 2
                 photos = [p async for p in client.cats(created.id).photos.list(max_items=3)]
@@ -251,9 +256,9 @@ def test_a_streamed_call_is_iterated_with_async_for() -> None:
         conn, 200, lines, {"Content-Type": "application/x-ndjson"}))
     try:
         async def go() -> list[Any]:
-            async with mysdk.AsyncClient(base_url=srv.url) as client:
-                async with await client.stream("GET", "/events") as resp:
-                    return [item async for item in resp.aiter_ndjson()]
+            async with mysdk.AsyncClient(base_url=srv.url) as client, \
+                    await client.stream("GET", "/events") as resp:
+                return [item async for item in resp.aiter_ndjson()]
 
         assert run(go()) == [{"n": n} for n in range(5)]
     finally:

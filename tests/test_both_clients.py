@@ -26,8 +26,8 @@ from mysdk.errors import (
     NotFoundError,
     ReadTimeoutError,
     RedirectError,
-    ServerError,
     ServerDisconnectedError,
+    ServerError,
     UnauthorizedError,
 )
 from tests.hostile.server import HostileServer, Request, drip, respond, response_bytes
@@ -136,23 +136,30 @@ RETRY = mysdk.RetryPolicy(max_attempts=3, base_delay=0.1, max_delay=1.0)
 def test_a_503_is_retried_with_backoff_then_succeeds(kind: str, serve: Any) -> None:
     script = Script(status(503), status(503), status(200, {"ok": True}))
     out = call(kind, serve(script).url, "GET", "/x", client={"retry": RETRY})
-    assert out.error is None and out.status == 200 and json.loads(out.body) == {"ok": True}
+    assert out.error is None
+    assert out.status == 200
+    assert json.loads(out.body) == {"ok": True}
     assert len(script.requests) == 3
-    assert len(out.sleeps) == 2 and 0 <= out.sleeps[0] <= 0.1 and 0 <= out.sleeps[1] <= 0.2
+    assert len(out.sleeps) == 2
+    assert 0 <= out.sleeps[0] <= 0.1
+    assert 0 <= out.sleeps[1] <= 0.2
     assert out.kinds == ["response", "retry", "response", "retry", "response"]
 
 
 def test_retry_after_seconds_is_honoured(kind: str, serve: Any) -> None:
     script = Script(status(503, headers={"Retry-After": "2"}), status(200))
     out = call(kind, serve(script).url, "GET", "/x", client={"retry": RETRY})
-    assert out.status == 200 and out.sleeps == [2.0]
+    assert out.status == 200
+    assert out.sleeps == [2.0]
 
 
 def test_a_post_without_a_key_is_not_retried(kind: str, serve: Any) -> None:
     script = Script(status(503), status(200))
     out = call(kind, serve(script).url, "POST", "/x", json={"a": 1}, client={"retry": RETRY})
-    assert isinstance(out.error, ServerError) and out.error.status_code == 503
-    assert len(script.requests) == 1 and out.sleeps == []
+    assert isinstance(out.error, ServerError)
+    assert out.error.status_code == 503
+    assert len(script.requests) == 1
+    assert out.sleeps == []
 
 
 def test_a_post_with_idempotency_keys_is_retried_with_the_same_key(kind: str, serve: Any) -> None:
@@ -161,14 +168,18 @@ def test_a_post_with_idempotency_keys_is_retried_with_the_same_key(kind: str, se
                client={"retry": RETRY, "idempotency_keys": True})
     assert out.status == 201
     keys = {r.header("Idempotency-Key") for r in script.requests}
-    assert len(script.requests) == 3 and len(keys) == 1 and None not in keys
+    assert len(script.requests) == 3
+    assert len(keys) == 1
+    assert None not in keys
     assert all(r.body == b'{"a":1}' for r in script.requests)
 
 
 def test_a_429_is_retried_whatever_the_method(kind: str, serve: Any) -> None:
     script = Script(status(429, headers={"Retry-After": "1"}), status(200))
     out = call(kind, serve(script).url, "POST", "/x", json={}, client={"retry": RETRY})
-    assert out.status == 200 and out.sleeps == [1.0] and len(script.requests) == 2
+    assert out.status == 200
+    assert out.sleeps == [1.0]
+    assert len(script.requests) == 2
 
 
 # -- failure phases ------------------------------------------------------------------
@@ -179,13 +190,15 @@ def test_a_post_whose_answer_never_came_is_sent_once_with_outcome_unknown(
     script = Script(no_answer, status(200))
     out = call(kind, serve(script).url, "POST", "/x", json={}, client={"retry": RETRY})
     assert isinstance(out.error, ServerDisconnectedError)
-    assert out.error.outcome_unknown is True and len(script.requests) == 1
+    assert out.error.outcome_unknown is True
+    assert len(script.requests) == 1
 
 
 def test_a_get_whose_answer_never_came_is_retried(kind: str, serve: Any) -> None:
     script = Script(no_answer, status(200))
     out = call(kind, serve(script).url, "GET", "/x", client={"retry": RETRY})
-    assert out.status == 200 and len(script.requests) == 2
+    assert out.status == 200
+    assert len(script.requests) == 2
 
 
 def test_a_refused_connection_is_a_connect_error_never_sent(kind: str) -> None:
@@ -194,7 +207,8 @@ def test_a_refused_connection_is_a_connect_error_never_sent(kind: str) -> None:
         port = probe.getsockname()[1]
     out = call(kind, f"http://127.0.0.1:{port}", "POST", "/x", json={},
                client={"retry": RETRY})
-    assert isinstance(out.error, ConnectError) and out.error.outcome_unknown is False
+    assert isinstance(out.error, ConnectError)
+    assert out.error.outcome_unknown is False
     assert out.error.attempts == 3  # never sent, so safe to retry even a POST
     assert f"127.0.0.1:{port}" in str(out.error)
 
@@ -206,7 +220,8 @@ def test_a_stall_after_the_headers_is_a_read_timeout(kind: str, serve: Any) -> N
 
     out = call(kind, serve(Script(stall)).url, "POST", "/x", json={},
                client={"timeout": (1.0, 0.5), "retry": None})
-    assert isinstance(out.error, ReadTimeoutError) and out.error.outcome_unknown is True
+    assert isinstance(out.error, ReadTimeoutError)
+    assert out.error.outcome_unknown is True
 
 
 def test_a_dripped_body_cannot_outlast_the_calls_budget(kind: str, serve: Any) -> None:
@@ -230,13 +245,15 @@ def test_an_error_envelope_maps_to_the_same_error(kind: str, serve: Any) -> None
     out = call(kind, serve(script).url, "GET", "/cars/7")
     assert isinstance(out.error, NotFoundError)
     assert (out.error.status_code, out.error.request_id, out.error.body) == (404, "req-1", body)
-    assert out.error.method == "GET" and out.error.url.endswith("/cars/7")
+    assert out.error.method == "GET"
+    assert out.error.url.endswith("/cars/7")
 
 
 def test_a_huge_error_body_is_cut(kind: str, serve: Any) -> None:
     script = Script(status(500, b"e" * (1 << 20)))
     out = call(kind, serve(script).url, "GET", "/x", client={"retry": None})
-    assert isinstance(out.error, ServerError) and out.error.body_truncated is True
+    assert isinstance(out.error, ServerError)
+    assert out.error.body_truncated is True
     assert len(out.error.body) <= mysdk.errors.MAX_ERROR_BODY
 
 
@@ -264,14 +281,17 @@ def test_a_redirect_to_another_origin_is_refused(kind: str, serve: Any) -> None:
     script = Script(status(302, headers={"Location": "https://evil.example/steal?sig=S3"}))
     out = call(kind, serve(script).url, "GET", "/x",
                client={"auth": mysdk.StaticToken("secret-token")})
-    assert isinstance(out.error, RedirectError) and len(script.requests) == 1
-    assert "secret-token" not in repr(out.error) + str(out.error) and "S3" not in str(out.error)
+    assert isinstance(out.error, RedirectError)
+    assert len(script.requests) == 1
+    assert "secret-token" not in repr(out.error) + str(out.error)
+    assert "S3" not in str(out.error)
 
 
 def test_at_most_five_hops(kind: str, serve: Any) -> None:
     script = Script(status(302, headers={"Location": "/again"}))
     out = call(kind, serve(script).url, "GET", "/x")
-    assert isinstance(out.error, RedirectError) and len(script.requests) == 6
+    assert isinstance(out.error, RedirectError)
+    assert len(script.requests) == 6
 
 
 # -- reauth ------------------------------------------------------------------------------
@@ -304,7 +324,8 @@ def test_a_401_refreshes_and_replays_once(kind: str, serve: Any) -> None:
     script = Script(api)
     auth = Rotating()
     out = call(kind, serve(script).url, "POST", "/x", json={"a": 1}, client={"auth": auth})
-    assert out.status == 200 and auth.refreshes == 1
+    assert out.status == 200
+    assert auth.refreshes == 1
     assert [r.header("Authorization") for r in script.requests] == [
         "Bearer token-1", "Bearer token-2"]
     assert script.requests[1].body == b'{"a":1}'
@@ -316,7 +337,8 @@ def test_a_second_401_is_raised_not_looped(kind: str, serve: Any) -> None:
     auth = Rotating()
     out = call(kind, serve(script).url, "GET", "/x", client={"auth": auth, "retry": RETRY})
     assert isinstance(out.error, UnauthorizedError)
-    assert len(script.requests) == 2 and auth.refreshes == 1
+    assert len(script.requests) == 2
+    assert auth.refreshes == 1
 
 
 # -- limiter, middleware, events -----------------------------------------------------------
@@ -330,7 +352,9 @@ def test_the_limiter_paces_every_attempt(kind: str, serve: Any) -> None:
                        "rate_limiter": bucket})
     assert out.status == 200
     waits = [e.delay for e in out.events if e.kind == "rate_limited"]
-    assert len(waits) == 1 and waits[0] is not None and 0 < waits[0] <= 0.05 + 1e-3
+    assert len(waits) == 1
+    assert waits[0] is not None
+    assert 0 < waits[0] <= 0.05 + 1e-3
 
 
 def test_the_limiter_pauses_on_rate_limit_headers(kind: str, serve: Any) -> None:
@@ -338,7 +362,8 @@ def test_the_limiter_pauses_on_rate_limit_headers(kind: str, serve: Any) -> None
     bucket = mysdk.TokenBucket(rate=100.0, burst=10)
     out = call(kind, serve(script).url, "GET", "/x",
                client={"rate_limiter": bucket, "rate_limit_headers": True})
-    assert out.status == 200 and not bucket.try_acquire()
+    assert out.status == 200
+    assert not bucket.try_acquire()
 
 
 class MarkRetry(mysdk.Middleware):
@@ -360,7 +385,8 @@ def test_middleware_runs_around_every_attempt(kind: str, serve: Any) -> None:
     middleware = MarkRetry()
     out = call(kind, serve(script).url, "GET", "/x",
                client={"middleware": [middleware], "retry": RETRY}, operation="things.get")
-    assert out.status == 200 and json.loads(out.body) == {"done": True}
+    assert out.status == 200
+    assert json.loads(out.body) == {"done": True}
     assert [r.header("X-Signature") for r in script.requests] == ["sig-1", "sig-2"]
     assert middleware.seen == [("things.get", 200), ("things.get", 200)]
 
