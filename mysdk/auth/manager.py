@@ -20,38 +20,35 @@ threads ever share, mutate or grow one exception's traceback.
 After ``os.fork()`` the child starts with no fetch in flight and a fresh guard
 (:mod:`mysdk._forksafe`): a fetch a parent thread was running is not the child's
 to wait for.
+
+Every rule about a token (when it is used, refreshed, replaced; how long a
+follower waits; the follower's own error) is in :mod:`mysdk.auth._lifecycle`,
+shared with :class:`~mysdk.auth.manager_async.AsyncTokenManager`; this module
+holds the threads' side only.
 """
 
 from __future__ import annotations
 
-import copy
 import logging
-import math
 import random
 import threading
 import time
 from collections.abc import Callable, MutableMapping
-from urllib.parse import urlsplit
 
 import requests
 
 from mysdk import _forksafe
-from mysdk.auth._token_endpoint import request_seconds
+from mysdk.auth import _lifecycle as rules
+from mysdk.auth._lifecycle import CACHE_OPS_PER_REFRESH, DEFAULT_CACHE_OP_SECONDS
 from mysdk.auth.base import TokenProvider
-from mysdk.errors import AuthError, MySDKError, TokenRequestError, TransportError
-from mysdk.events import Event, EventHook, emit
+from mysdk.errors import AuthError
+from mysdk.events import EventHook, emit
 from mysdk.tokens.cache import TokenCache
 from mysdk.tokens.token import Token
 
-__all__ = ["TokenManager"]
+__all__ = ["CACHE_OPS_PER_REFRESH", "DEFAULT_CACHE_OP_SECONDS", "TokenManager"]
 
 logger = logging.getLogger("mysdk.auth")
-
-CACHE_OPS_PER_REFRESH = 5
-"""Cache operations one refresh may make: lock, get, delete, set, unlock."""
-
-DEFAULT_CACHE_OP_SECONDS = 2.0
-"""Seconds allowed per cache operation when the cache states no ``op_timeout``."""
 
 
 class _Flight:
@@ -86,27 +83,8 @@ class _Flight:
 
 
 def _own_error(leader_error: BaseException) -> BaseException:
-    """A new error for one waiter of a failed fetch, to be raised from ``leader_error``.
-
-    A :class:`~mysdk.errors.MySDKError` is copied (same class and attributes;
-    dicts, lists and sets among them copied too), so each thread's retry loop
-    and traceback touch only its own object. Anything else becomes an
-    :class:`~mysdk.errors.AuthError` naming the leader error's type.
-    """
-    if isinstance(leader_error, MySDKError):
-        try:
-            own = copy.copy(leader_error)  # MySDKError.__reduce__: same class, same attributes
-        except Exception:  # an odd subclass that cannot be copied: a generic error instead
-            logger.debug("cannot copy %s for a waiter", type(leader_error).__name__)
-        else:
-            own.__dict__.update({
-                name: copy.copy(value) for name, value in leader_error.__dict__.items()
-                if isinstance(value, (dict, list, set))
-            })
-            if "response" in leader_error.__dict__:  # __reduce__ drops a live response
-                own.__dict__["response"] = leader_error.__dict__["response"]
-            return own
-    return AuthError(f"another thread's token request failed ({type(leader_error).__name__})")
+    """A thread's own copy of the leader's error (see :func:`mysdk.auth._lifecycle.own_error`)."""
+    return rules.own_error(leader_error, "thread")
 
 
 class TokenManager:
@@ -163,10 +141,7 @@ class TokenManager:
         clock: Callable[[], float] = time.time,
         random: Callable[[], float] = random.random,
     ) -> None:
-        if not leeway >= 0:
-            raise ValueError(f"leeway must be >= 0 seconds, got {leeway!r}")
-        if not 0 <= jitter <= 1:
-            raise ValueError(f"jitter must be between 0 and 1, got {jitter!r}")
+        rules.check_settings(leeway, jitter)
         self.provider = provider
         self.cache = cache
         self.key = provider.cache_key
@@ -175,12 +150,7 @@ class TokenManager:
         self._leeway = leeway
         self._jitter = jitter
         self._lock_timeout = lock_timeout
-        # A follower waits for the leader's lock wait, its cache operations
-        # and its token request.
-        self._flight_timeout = (
-            lock_timeout + CACHE_OPS_PER_REFRESH * _cache_op_seconds(cache)
-            + request_seconds(timeout)
-        )
+        self._flight_timeout = rules.flight_timeout(lock_timeout, cache, timeout)
         self._on_event = on_event
         self._log = log or logging.getLogger("mysdk")
         self._clock = clock
@@ -188,7 +158,7 @@ class TokenManager:
         self._guard = threading.Lock()
         self._flight: _Flight | None = None
         self._current: Token | None = None  # this process's last known token
-        self._token_path = urlsplit(getattr(provider, "token_url", "")).path
+        self._token_path = rules.token_path(provider)
         _forksafe.register(self)
 
     def _after_fork_in_child(self) -> None:
@@ -213,8 +183,7 @@ class TokenManager:
         trusted over the server.
         """
         stale = used if isinstance(used, Token) else None
-        token = self.refresh(stale)
-        return stale is None or token.access_token != stale.access_token
+        return rules.got_another(stale, self.refresh(stale))
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -227,16 +196,18 @@ class TokenManager:
             AuthError: Another thread's token request did not finish in time.
         """
         current = self._current
-        if current is not None and not current.needs_refresh(self._clock()):
+        if rules.fresh(current, self._clock()):
+            assert current is not None
             return current
         try:
             return self._obtain(stale=None, current=current)
-        except (TokenRequestError, TransportError) as exc:
-            if current is None or current.is_expired(self._clock()):
+        except Exception as exc:
+            if not rules.keeps_current(exc, current, self._clock()):
                 raise
             # A failed *proactive* refresh: the current token is still valid.
             logger.warning("proactive token refresh failed (%s); using the current token",
                            type(exc).__name__)
+            assert current is not None
             return current
 
     def refresh(self, stale: Token | None) -> Token:
@@ -245,8 +216,8 @@ class TokenManager:
         ``stale`` is removed from the cache only if the cache still holds it.
         """
         token = self._obtain(stale=stale, current=None)
-        if stale is not None and token.access_token == stale.access_token:
-            token = self._obtain(stale=stale, current=None)  # joined an older flight
+        if rules.joined_older_flight(stale, token):
+            token = self._obtain(stale=stale, current=None)
         return token
 
     def _obtain(self, *, stale: Token | None, current: Token | None) -> Token:
@@ -256,7 +227,7 @@ class TokenManager:
             if flight is None:
                 flight = self._flight = _Flight()
         if not leader:
-            if current is not None and not current.is_expired(self._clock()):
+            if current is not None and rules.still_valid(current, self._clock()):
                 return current  # still valid: don't wait for a proactive refresh
             return flight.wait(self._flight_timeout)
         try:
@@ -275,12 +246,9 @@ class TokenManager:
             if not held:
                 logger.warning("token cache lock not held; fetching a token without it")
             cached = self.cache.get(self.key)
-            if cached is not None and _usable(cached, stale, self._clock()):
+            if cached is not None and rules.usable(cached, stale, self._clock()):
                 return cached  # another thread, process or machine refreshed it
-            # The stale entry is not deleted first: `set` replaces it once the new
-            # token is in, and a failed refresh keeps its refresh token (a saved login).
-            previous = cached or stale or self._current
-            token = self._fetch(previous)
+            token = self._fetch(rules.previous_for(cached, stale, self._current))
             self.cache.set(self.key, token)
             return token
 
@@ -289,37 +257,11 @@ class TokenManager:
         token = self.provider.fetch_token(
             self._session, timeout=self._timeout, previous=previous
         )
-        emit(self._on_event, Event(
-            kind="token_fetched", method="POST", path=self._token_path,
-            elapsed=time.monotonic() - started,
-            reason="refreshed" if previous is not None else "fetched",
-        ), self._log)
-        return token.with_refresh_at(self._refresh_at(token, previous))
-
-    def _refresh_at(self, token: Token, previous: Token | None) -> float | None:
-        lifetime = token.lifetime
-        if token.expires_at is None or lifetime is None:
-            return None  # unknown expiry: refresh on 401 only
-        if previous is not None and token.access_token == previous.access_token:
-            # The server re-issued the same token: refreshing early again would
-            # loop until it expires (google-auth #581). Wait for expiry.
-            return token.expires_at
-        margin = min(self._leeway, lifetime / 2) * (1 - self._jitter * self._random())
-        return token.expires_at - margin
+        emit(self._on_event, rules.fetched_event(
+            self._token_path, time.monotonic() - started, previous), self._log)
+        return token.with_refresh_at(rules.refresh_at(
+            token, previous, leeway=self._leeway, jitter=self._jitter, random=self._random))
 
     def __repr__(self) -> str:
         return f"TokenManager(provider={self.provider!r}, cache={self.cache!r})"
 
-
-def _cache_op_seconds(cache: TokenCache) -> float:
-    """The most seconds one operation of ``cache`` takes, as the cache states it."""
-    stated = getattr(cache, "op_timeout", None)
-    if isinstance(stated, (int, float)) and math.isfinite(stated) and stated >= 0:
-        return float(stated)
-    return DEFAULT_CACHE_OP_SECONDS
-
-
-def _usable(token: Token, stale: Token | None, now: float) -> bool:
-    if stale is not None and token.access_token == stale.access_token:
-        return False
-    return not token.needs_refresh(now)
