@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo login-demo test lint typecheck record bench storm venv redis clean
+.PHONY: demo async-demo login-demo test lint typecheck record bench storm venv redis clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ redis:
 
 demo: venv
 	$(BIN)/python -m examples.cars_demo
+
+# The same SDK declarations on mysdk.AsyncClient: concurrent tasks, async for,
+# one token request for many tasks on one expiry.
+async-demo: venv
+	$(BIN)/python -m examples.cars_async_demo
 
 # A device login against the reference server, approved headlessly; later
 # `mysdk` processes reuse the saved login with no prompt.

@@ -2,7 +2,9 @@
 
 This is what an SDK author writes for their own API: models, errors, resources
 and a client class, all declared. The reference server in ``refserver/`` serves
-this API; ``examples/cars_demo.py`` drives it.
+this API; ``examples/cars_demo.py`` drives it, and ``examples/cars_async_demo.py``
+drives :class:`AsyncCarsClient`, which binds the same declarations with
+``await`` (the resource is generic over ``mysdk.Mode``).
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from __future__ import annotations
 import mysdk
 from mysdk import NOT_GIVEN, NotGiven
 
-__all__ = ["Car", "CarNotFound", "CarValidationError", "Cars", "CarsClient", "CarsError"]
+__all__ = ["AsyncCarsClient", "Car", "CarNotFound", "CarValidationError", "Cars", "CarsClient",
+           "CarsError"]
 
 __version__ = "1.0.0"
 
@@ -39,7 +42,7 @@ class Car(mysdk.Model):
     updated_at: str
 
 
-class Cars(mysdk.Resource):
+class Cars(mysdk.Resource[mysdk.Mode]):
     """``client.cars``: create, read, replace, update, delete and list cars."""
 
     path = "/api/v1/cars"
@@ -98,3 +101,12 @@ class CarsClient(mysdk.Client):
         by_status={404: CarNotFound, 422: CarValidationError},
     )
     cars = mysdk.resource(Cars)
+
+
+class AsyncCarsClient(mysdk.AsyncClient):
+    """The same API on asyncio: ``await client.cars.get(1)``, ``async for car in
+    client.cars.iterate()``; same options, errors and token handling as :class:`CarsClient`."""
+
+    brand = CarsClient.brand
+    error_map = CarsClient.error_map
+    cars = mysdk.resource(Cars[mysdk.Async])

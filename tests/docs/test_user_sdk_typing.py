@@ -24,6 +24,28 @@ pages: mysdk.Pager[Photo] = client.cats(1).photos.list(limit=3)
 first: list[Photo] = [p for p in pages]
 reveal_type(client.cats.get(1))
 reveal_type(client.health())
+reveal_type(client.cats(1).photos.list())
+'''
+
+ASYNC_USAGE = '''
+from __future__ import annotations
+
+import mysdk
+from cat_sdk import AsyncCatClient, Cat, Photo
+
+
+async def main() -> None:
+    async with AsyncCatClient(base_url="https://cats.example",
+                              auth=mysdk.APIKey("k", header="X-Api-Key")) as client:
+        cat: Cat = await client.cats.get(1)
+        made: Cat = await client.cats.create(name="Nyan", color=None)
+        raw: mysdk.RawResponse[Cat] = await client.cats.get.raw(1)
+        photos: list[Photo] = [p async for p in client.cats(1).photos.list(limit=3)]
+        reveal_type(client.cats.get(1))
+        reveal_type(client.cats(1).photos.list())
+        reveal_type(await client.health())
+        client.cats.get(2)
+        await client.cats.get("one")
 '''
 
 WRONG = '''
@@ -49,6 +71,7 @@ def test_a_user_sdk_and_its_callers_type_check_strictly(tmp_path: Path) -> None:
     assert "error" not in result.stdout, result.stdout
     assert 'Revealed type is "cat_sdk.Cat"' in result.stdout
     assert 'Revealed type is "cat_sdk.Health"' in result.stdout
+    assert 'Revealed type is "mysdk.pagination.Pager[cat_sdk.Photo]"' in result.stdout
     assert "type: ignore" not in (tmp_path / "cat_sdk.py").read_text()
 
 
@@ -56,3 +79,15 @@ def test_mypy_sees_each_operations_parameters(tmp_path: Path) -> None:
     result = _mypy(tmp_path, WRONG)
     assert 'incompatible type "str"; expected "int"' in result.stdout, result.stdout
     assert 'Unexpected keyword argument "nme"' in result.stdout, result.stdout
+
+
+def test_the_same_declarations_type_as_awaitables_on_the_async_client(tmp_path: Path) -> None:
+    result = _mypy(tmp_path, ASYNC_USAGE)
+    out = result.stdout
+    assert 'Revealed type is "typing.Coroutine[Any, Any, cat_sdk.Cat]"' in out, out
+    assert 'Revealed type is "mysdk.pagination.AsyncPager[cat_sdk.Photo]"' in out, out
+    assert 'Revealed type is "cat_sdk.Health"' in out, out
+    # A call not awaited, and a wrong argument type, are caught:
+    assert 'Value of type "Coroutine[Any, Any, Cat]" must be used' in out, out
+    assert 'incompatible type "str"; expected "int"' in out, out
+    assert out.count("error:") == 3, out  # unused coroutine (x2: the reveal too) + the str
