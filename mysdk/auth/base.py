@@ -9,7 +9,7 @@ import requests
 
 from mysdk.tokens.token import Token
 
-__all__ = ["Credentials", "TokenProvider"]
+__all__ = ["AsyncCredentials", "Credentials", "TokenProvider"]
 
 
 @runtime_checkable
@@ -42,12 +42,45 @@ class Credentials(Protocol):
 
 
 @runtime_checkable
+class AsyncCredentials(Protocol):
+    """:class:`Credentials` for the async client: the same two calls, awaited.
+
+    Implemented by :class:`~mysdk.auth.manager_async.AsyncTokenManager`.
+    """
+
+    async def apply(self, headers: MutableMapping[str, str]) -> object:
+        """Set the credential header(s) in ``headers``; a handle on what was used."""
+        ...
+
+    async def on_unauthorized(self, used: object) -> bool:
+        """React to a 401 for ``used``; True when a replay makes sense.
+
+        Raises:
+            AuthError: Obtaining new credentials failed.
+        """
+        ...
+
+
+@runtime_checkable
 class TokenProvider(Protocol):
     """Obtains OAuth2 tokens from an authorization server.
 
     The client wraps a provider in a token manager that caches its tokens,
     refreshes them before expiry and after a 401, and makes every fetch
     single-flight. Providers only talk to the token endpoint.
+
+    The sync :class:`~mysdk.Client` calls :meth:`fetch_token`. The async
+    client cannot (it would block its event loop on requests): it needs a
+    provider that also has ``token_flow(previous)``, the provider's logic as a
+    sans-I/O generator (:mod:`mysdk.auth.flow`) that yields a
+    :class:`~mysdk.auth.flow.TokenPost` per token request (and a
+    :class:`~mysdk.auth.flow.MetadataRequest` for discovery), is sent the
+    :class:`~mysdk.tokens.Token` (or has the request's error thrown in) and
+    returns the new token. The built-in providers have it, and their
+    ``fetch_token`` is ``run_token_flow(self.token_flow(previous), session,
+    timeout=timeout)``, so both clients run the same logic. A provider with
+    ``fetch_token`` only is refused by the async client with an
+    :class:`~mysdk.errors.InvalidRequestError` naming ``token_flow``.
     """
 
     @property

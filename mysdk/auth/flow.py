@@ -51,6 +51,7 @@ __all__ = [
     "ask_metadata",
     "flow_of",
     "post_token",
+    "require_flow",
     "run_token_flow",
 ]
 
@@ -168,22 +169,31 @@ def ask_metadata(request: MetadataRequest) -> Generator[FlowStep, object, Server
     return answer
 
 
-def flow_of(provider: object, previous: Token | None) -> TokenFlow:
-    """``provider.token_flow(previous)``, or a clear error when it has none.
+def require_flow(provider: object) -> None:
+    """Check that the async client can drive ``provider``.
 
     Raises:
         InvalidRequestError: ``provider`` has no callable ``token_flow`` (a
-            provider written for the sync client only, with ``fetch_token``).
+            provider written for the sync client only, with ``fetch_token``);
+            the message says what to implement.
     """
-    token_flow = getattr(provider, "token_flow", None)
-    if not callable(token_flow):
+    if not callable(getattr(provider, "token_flow", None)):
         raise InvalidRequestError(
             f"{type(provider).__name__} cannot be used by the async client: it has no "
             "token_flow(previous). Implement token_flow(previous) -> Generator[TokenPost | "
             "MetadataRequest, object, Token] (see mysdk.auth.flow) and let fetch_token() "
             "call run_token_flow(self.token_flow(previous), session, timeout=timeout); "
             "fetch_token() alone serves only the sync Client")
-    flow: TokenFlow = token_flow(previous)
+
+
+def flow_of(provider: object, previous: Token | None) -> TokenFlow:
+    """``provider.token_flow(previous)``, or a clear error when it has none.
+
+    Raises:
+        InvalidRequestError: As :func:`require_flow`.
+    """
+    require_flow(provider)
+    flow: TokenFlow = provider.token_flow(previous)  # type: ignore[attr-defined]
     return flow
 
 
