@@ -434,3 +434,50 @@ def test_a_server_error_from_the_raw_bytes_is_the_same_error(serve: Any) -> None
         assert isinstance(out.error, ServerError)
         errors[each] = (type(out.error), str(out.error).split(" for ")[0], out.error.body)
     assert errors["sync"] == errors["async"]
+
+
+# -- nothing raw escapes -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("method", "headers"), [
+    ("GET\r\nX-Injected: 1", None),
+    ("GET", {"X-Trace": "a\r\nX-Injected: 1"}),
+    ("GET", {"X-Trace": "caf\u00e9 \u2603"}),
+    ("GET", {"Bad Name": "v"}),
+])
+def test_a_malformed_request_is_an_invalid_request_error(
+        kind: str, serve: Any, method: str, headers: dict[str, str] | None) -> None:
+    script = Script(status(200))
+    out = call(kind, serve(script).url, method, "/x", headers=headers)
+    assert isinstance(out.error, mysdk.InvalidRequestError), out.error
+    assert script.requests == []
+
+
+@pytest.mark.parametrize("raw", [
+    b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Encoding: gzip\r\n\r\nnope!",
+    b"NOT-HTTP garbage\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\nshort",
+], ids=["bad-gzip", "bad-status-line", "short-body"])
+def test_a_broken_response_is_a_transport_error(kind: str, serve: Any, raw: bytes) -> None:
+    out = call(kind, serve(Script(lambda c, r: c.sendall(raw))).url, "GET", "/x",
+               client={"retry": None})
+    assert isinstance(out.error, mysdk.TransportError), out.error
+    assert out.error.outcome_unknown is True
+
+
+@pytest.mark.parametrize("body", [b"{not json", b"[" * 100_000 + b"]" * 100_000,
+                                  b"\xff\xfe\x00garbage"])
+def test_a_2xx_body_that_is_not_json_is_a_decode_error(
+        kind: str, serve: Any, body: bytes) -> None:
+    srv = serve(Script(status(200, body, {"Content-Type": "application/json"})))
+    if kind == "sync":
+        with mysdk.Client(base_url=srv.url) as client, pytest.raises(mysdk.DecodeError):
+            client.get("/x")
+        return
+
+    async def go() -> None:
+        async with mysdk.AsyncClient(base_url=srv.url) as client:
+            with pytest.raises(mysdk.DecodeError):
+                await client.get("/x")
+
+    asyncio.run(go())
