@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from examples import cars_demo
+from examples import cars_async_demo, cars_demo
 
 pytestmark = pytest.mark.integration
 
@@ -32,4 +32,26 @@ def test_demo_failure_exits_non_zero_with_a_reason(
     err = capsys.readouterr().err
     assert "demo failed: TokenRequestError" in err
     assert "invalid_client" in err
+    assert "not-the-secret" not in err
+
+
+def test_async_demo_shares_one_token_request_per_expiry(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert cars_async_demo.main(["--token-lifetime", "3"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("token  fetched") == 1
+    assert out.count("-> 1 token request for 50 calls") == 1
+    replayed = re.search(r"-> 1 token request; (\d+) calls replayed once after their 401", out)
+    assert replayed is not None, out
+    assert int(replayed.group(1)) == 50  # a 3 s token is not refreshed early: every call met the 401
+    assert "done: the server saw 3 token requests and 158 API requests" in out
+
+
+def test_async_demo_failure_exits_non_zero_with_a_reason(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(cars_async_demo, "DEFAULT_CLIENT_SECRET", "not-the-secret")
+    assert cars_async_demo.main(["--token-lifetime", "1"]) == 1
+    err = capsys.readouterr().err
+    assert "demo failed: TokenRequestError" in err
     assert "not-the-secret" not in err
