@@ -203,6 +203,9 @@ async def aexchange(
     failure: errors.MySDKError | None = None
     resp: httpx.Response | None = None
     try:
+        port = httpx.URL(url).port
+        if port is not None and not 0 < port < 65536:  # httpx leaves it to the socket
+            raise ValueError("port out of range")
         request = httpx.Request(
             method, url, data=fields,
             headers=[*_client_headers(http), *headers.items()],
@@ -226,6 +229,8 @@ async def aexchange(
         # A URL or header httpx cannot encode; RuntimeError: the client is closed.
         failure = errors.InvalidRequestError(
             f"invalid request {method} {errors.safe_url(url)}: {type(exc).__name__}")
+    except Exception as exc:  # what a transport raises unmapped (an anyio ExceptionGroup)
+        failure = map_httpx_exception(exc, method, url)
     if failure is not None:
         raise failure  # outside the except block: no __context__ holding the original
     assert resp is not None
