@@ -5,15 +5,12 @@ Needs the ``redis`` extra (redis-py): ``pip install 'mysdk[redis]'``.
 
 from __future__ import annotations
 
-import logging
-import math
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
 from types import TracebackType
 from typing import Generic, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 try:
     import redis
@@ -27,25 +24,30 @@ except ImportError as exc:
     ) from exc
 
 from mysdk import _forksafe
-from mysdk.tokens.cache import retain_until
+from mysdk.tokens._redis_common import (
+    DEFAULT_COOLDOWN,
+    DEFAULT_OP_TIMEOUT,
+    LOCK_POLL,
+    SOCKET_TIMEOUT,
+    Breaker,
+    decode_entry,
+    decode_or_none,
+    describe_client,
+    describe_error,
+    entry_name,
+    lock_name,
+    lock_wait,
+    log_lock_expired,
+    log_lock_not_acquired,
+    mask_url,
+    ttl_ms,
+    validate_bounds,
+)
 from mysdk.tokens.token import Token
 
 __all__ = ["DEFAULT_COOLDOWN", "DEFAULT_OP_TIMEOUT", "RedisTokenCache"]
 
-logger = logging.getLogger("mysdk.tokens")
-
 _T = TypeVar("_T")
-
-DEFAULT_OP_TIMEOUT = 2.0
-"""Seconds one Redis operation (get, set, delete, one lock attempt, unlock) may take."""
-
-DEFAULT_COOLDOWN = 30.0
-"""Seconds a Redis cache seen to fail is skipped before it is tried again."""
-
-_UNKNOWN_EXPIRY_TTL_MS = 24 * 3600 * 1000  # tokens without expires_at live a day
-_MAX_TTL_MS = 366 * 24 * 3600 * 1000  # Redis refuses absurd TTLs; a cache may forget early
-_SOCKET_TIMEOUT = 2.0  # seconds, for clients built from a URL
-_LOCK_POLL = 0.05  # seconds between two attempts to take a held lock
 
 
 class RedisTokenCache:
@@ -117,30 +119,23 @@ class RedisTokenCache:
         op_timeout: float = DEFAULT_OP_TIMEOUT,
         cooldown: float = DEFAULT_COOLDOWN,
     ) -> None:
-        if not 0.0 <= lock_timeout < math.inf:
-            raise ValueError(f"RedisTokenCache.lock_timeout must be >= 0 s, got {lock_timeout}")
-        if not 0.001 <= lock_ttl < math.inf:
-            raise ValueError(f"RedisTokenCache.lock_ttl must be >= 0.001 s, got {lock_ttl}")
-        if not 0.0 < op_timeout < math.inf:
-            raise ValueError(
-                f"RedisTokenCache.op_timeout must be finite and > 0 s, got {op_timeout}")
-        if not 0.0 <= cooldown < math.inf:
-            raise ValueError(f"RedisTokenCache.cooldown must be finite and >= 0 s, got {cooldown}")
+        validate_bounds("RedisTokenCache", lock_timeout=lock_timeout, lock_ttl=lock_ttl,
+                        op_timeout=op_timeout, cooldown=cooldown)
         if url is not None:
             if client is not None:
                 raise ValueError("RedisTokenCache takes client= or url=, not both")
             # Fail fast: one retry, short timeouts; a cache outage must not stall calls.
             client = redis.Redis.from_url(
                 url,
-                socket_timeout=_SOCKET_TIMEOUT,
-                socket_connect_timeout=_SOCKET_TIMEOUT,
+                socket_timeout=SOCKET_TIMEOUT,
+                socket_connect_timeout=SOCKET_TIMEOUT,
                 retry=Retry(NoBackoff(), 1),
             )
             self._owns_client = True
-            self._where = f"url={_mask_url(url)!r}"
+            self._where = f"url={mask_url(url)!r}"
         elif client is not None:
             self._owns_client = False
-            self._where = f"client={_describe_client(client)!r}"
+            self._where = f"client={describe_client(client)!r}"
         else:
             raise ValueError("RedisTokenCache needs client= or url=")
         self._client = client
@@ -148,7 +143,7 @@ class RedisTokenCache:
         self._lock_timeout = float(lock_timeout)
         self._lock_ttl = float(lock_ttl)
         self._op_timeout = float(op_timeout)
-        self._breaker = _Breaker(float(cooldown), self._where)
+        self._breaker = Breaker(float(cooldown), self._where)
         _forksafe.register(self)
 
     @property
@@ -166,32 +161,18 @@ class RedisTokenCache:
 
         Takes at most ``op_timeout`` seconds; never raises.
         """
-        name = self._prefix + key
+        name = entry_name(self._prefix, key)
         raw = self._run("GET", lambda: self._client.get(name), None)
-        if raw is None:
-            return None
-        try:
-            token = Token.from_json(raw)
-        except ValueError as exc:
-            logger.warning("ignoring corrupt token cache entry %s (%s)", name, exc)
-            return None
-        # The server TTL should have removed it already; clocks of hosts differ.
-        now = time.time()
-        return None if now >= retain_until(token, now) else token
+        return decode_entry(raw, name, time.time())
 
     def set(self, key: str, token: Token) -> None:
         """Store ``token`` with a server TTL until :func:`~mysdk.tokens.cache.retain_until`.
 
         Takes at most ``op_timeout`` seconds; a failure is logged, never raised.
         """
-        now = time.time()
-        remaining = retain_until(token, now) - now
-        if math.isfinite(remaining):
-            ttl_ms = min(max(math.ceil(remaining * 1000), 1), _MAX_TTL_MS)
-        else:
-            ttl_ms = _UNKNOWN_EXPIRY_TTL_MS
-        name, value = self._prefix + key, token.to_json()
-        self._run("SET", lambda: self._client.set(name, value, px=ttl_ms), None)
+        name, value = entry_name(self._prefix, key), token.to_json()
+        ttl = ttl_ms(token, time.time())
+        self._run("SET", lambda: self._client.set(name, value, px=ttl), None)
 
     def delete(self, key: str, *, only_if: Token | None = None) -> bool:
         """Remove ``key`` (only if it still holds ``only_if``, when given), atomically.
@@ -202,7 +183,7 @@ class RedisTokenCache:
             True when an entry was removed; False when none was, when it held
             another token, or on outage.
         """
-        name = self._prefix + key
+        name = entry_name(self._prefix, key)
 
         def delete() -> bool:
             if only_if is None:
@@ -211,7 +192,7 @@ class RedisTokenCache:
                 with self._client.pipeline() as pipe:
                     pipe.watch(name)  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
                     raw = pipe.get(name)
-                    if raw is None or _decode_or_none(raw) != only_if:
+                    if raw is None or decode_or_none(raw) != only_if:
                         return False
                     pipe.multi()
                     pipe.delete(name)
@@ -237,8 +218,7 @@ class RedisTokenCache:
             A context manager yielding True when held, False when another
             holder kept it for ``timeout`` seconds or Redis is unavailable.
         """
-        wait = min(timeout, self._lock_timeout) if timeout > 0 else 0.0  # NaN counts as 0
-        return self._hold(key, wait)
+        return self._hold(key, lock_wait(timeout, self._lock_timeout))
 
     def close(self) -> None:
         """Close the client if this cache created it (from ``url``)."""
@@ -288,7 +268,7 @@ class RedisTokenCache:
             self._breaker.failed(operation, f"no answer within {self._op_timeout:g} s")
             return unavailable
         if work.error is not None:
-            self._breaker.failed(operation, _describe_error(work.error))
+            self._breaker.failed(operation, describe_error(work.error))
             if not isinstance(work.error, Exception):
                 raise work.error  # not ours to swallow (e.g. SystemExit)
             return unavailable
@@ -299,7 +279,7 @@ class RedisTokenCache:
     def _hold(self, key: str, wait: float) -> Iterator[bool]:
         # thread_local=False: worker threads take and release it, not the caller.
         lock = self._client.lock(
-            self._prefix + "lock:" + key, timeout=self._lock_ttl, thread_local=False
+            lock_name(self._prefix, key), timeout=self._lock_ttl, thread_local=False
         )
 
         def release_late(acquired: bool | None) -> None:
@@ -319,9 +299,9 @@ class RedisTokenCache:
                 break
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                logger.warning("token cache lock for %s not acquired within %.3gs", key, wait)
+                log_lock_not_acquired(key, wait)
                 break
-            time.sleep(min(_LOCK_POLL, remaining))
+            time.sleep(min(LOCK_POLL, remaining))
         try:
             yield acquired
         finally:
@@ -332,11 +312,7 @@ class RedisTokenCache:
         try:
             lock.release()
         except LockError:  # a subclass of RedisError: Redis answered, the lock was gone
-            logger.warning(
-                "token cache lock for %s expired before release; raise lock_ttl (%.3gs)",
-                key,
-                self._lock_ttl,
-            )
+            log_lock_expired(key, self._lock_ttl)
 
 
 class _Work(Generic[_T]):
@@ -372,95 +348,3 @@ class _Work(Generic[_T]):
                 return False
             self._abandoned = True
             return True
-
-
-class _Breaker:
-    """Closed, open for ``cooldown`` seconds after a failure, then one trial."""
-
-    def __init__(self, cooldown: float, where: str) -> None:
-        self.cooldown = cooldown
-        self._where = where
-        self._guard = threading.Lock()
-        self._open_until: float | None = None  # time.monotonic(); None: closed
-        self._trial = False  # a trial operation is under way (half-open)
-
-    def allow(self) -> bool:
-        """True when an operation may touch Redis now (closed, or the trial)."""
-        with self._guard:
-            if self._open_until is None:
-                return True
-            if self._trial or time.monotonic() < self._open_until:
-                return False
-            self._trial = True
-            return True
-
-    def skipped(self, operation: str) -> None:
-        with self._guard:
-            left = 0.0 if self._open_until is None else self._open_until - time.monotonic()
-        logger.debug(
-            "token cache unavailable, fetching directly (%s %s skipped; tried again in %.1f s)",
-            self._where, operation, max(left, 0.0),
-        )
-
-    def failed(self, operation: str, why: str) -> None:
-        with self._guard:
-            opening = self._open_until is None
-            self._open_until = time.monotonic() + self.cooldown
-            self._trial = False
-        if opening:
-            logger.warning(
-                "token cache unavailable, fetching directly (%s %s failed: %s); "
-                "skipping it for %g s",
-                self._where, operation, why, self.cooldown,
-            )
-        else:
-            logger.debug(
-                "token cache still unavailable (%s %s failed: %s); skipping it for %g s more",
-                self._where, operation, why, self.cooldown,
-            )
-
-    def succeeded(self) -> None:
-        with self._guard:
-            closing = self._open_until is not None
-            self._open_until = None
-            self._trial = False
-        if closing:
-            logger.info("token cache available again (%s)", self._where)
-
-    def after_fork_in_child(self) -> None:
-        # A parent thread may have held the guard or run the trial at fork time.
-        self._guard = threading.Lock()
-        self._trial = False
-
-
-def _decode_or_none(raw: bytes | str) -> Token | None:
-    try:
-        return Token.from_json(raw)
-    except ValueError:
-        return None
-
-
-def _describe_error(exc: BaseException) -> str:
-    # Connection errors say where and why; a server's error reply may quote the
-    # command's arguments (a token), so only its class is logged.
-    if isinstance(exc, (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)):
-        return f"{type(exc).__name__}: {exc}"
-    return type(exc).__name__
-
-
-def _mask_url(url: str) -> str:
-    """``url`` with userinfo masked and the query (which may hold a password) elided."""
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if "@" in netloc:
-        netloc = "***@" + netloc.rpartition("@")[2]
-    return urlunsplit((parts.scheme, netloc, parts.path, "..." if parts.query else "", ""))
-
-
-def _describe_client(client: redis.Redis) -> str:
-    kwargs = getattr(getattr(client, "connection_pool", None), "connection_kwargs", None)
-    if not isinstance(kwargs, dict):  # e.g. a cluster client
-        return type(client).__name__
-    if "path" in kwargs:
-        return f"unix://{kwargs['path']}?db={kwargs.get('db', 0)}"
-    return f"{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}/{kwargs.get('db', 0)}"
