@@ -87,6 +87,10 @@ class TokenPost(Frozen):
         self._set("client_secret", client_secret)
         self._set("auth_method", auth_method)
 
+    def __hash__(self) -> int:  # Frozen's would hash the form dict
+        return hash((self.url, tuple(self.form.items()), self.client_id, self.client_secret,
+                     self.auth_method))
+
     def __repr__(self) -> str:  # the form may hold a refresh token
         return (f"TokenPost(url={safe_url(self.url)!r}, grant_type="
                 f"{self.form.get('grant_type')!r}, client_id={self.client_id!r}, "

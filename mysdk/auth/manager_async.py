@@ -37,13 +37,13 @@ import random
 import threading
 import time
 from collections.abc import Callable, MutableMapping
-from typing import Any
 
 import httpx
 
 from mysdk import _forksafe
 from mysdk.auth import _lifecycle as rules
-from mysdk.auth.flow import require_flow
+from mysdk.auth.base import TokenProvider
+from mysdk.auth.flow import FlowTokenProvider, require_flow
 from mysdk.auth.flow_async import afetch_token
 from mysdk.errors import AuthError
 from mysdk.events import EventHook, emit
@@ -111,7 +111,8 @@ class AsyncTokenManager:
         provider: Where tokens come from; it must have ``token_flow(previous)``
             (:class:`~mysdk.auth.ClientCredentials` and
             :class:`~mysdk.auth.RefreshTokenProvider` do; see
-            :mod:`mysdk.auth.flow`).
+            :mod:`mysdk.auth.flow`). A :class:`~mysdk.auth.TokenProvider` with
+            ``fetch_token`` only is refused (checked here, not by the type).
         cache: Where tokens are shared: an
             :class:`~mysdk.tokens.aio.AsyncTokenCache` (a sync
             :class:`~mysdk.tokens.TokenCache` is wrapped with
@@ -145,7 +146,7 @@ class AsyncTokenManager:
 
     def __init__(
         self,
-        provider: Any,
+        provider: FlowTokenProvider | TokenProvider,
         cache: AsyncTokenCache | TokenCache,
         *,
         http: httpx.AsyncClient,
