@@ -21,6 +21,10 @@ page or item by item::
     for car in Pager(fetch, strategy.first(params), max_items=500):
         ...
 
+:class:`AsyncPager` is the same for an async ``fetch`` (``async for car in
+AsyncPager(afetch, ...)``), with the same decisions from the same code; this
+module imports neither httpx nor asyncio.
+
 Strategies (immutable values, validated keyword-only configuration):
 
 * :class:`Cursor`: an opaque cursor in the body (``next_cursor``), sent back as a
@@ -43,7 +47,15 @@ Resuming: a :class:`PageRequest` is a small JSON-ready value
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Hashable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from types import MappingProxyType
 from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 from urllib.parse import urlencode, urljoin, urlsplit
@@ -58,6 +70,7 @@ from mysdk.errors import (
 )
 
 __all__ = [
+    "AsyncPager",
     "Cursor",
     "LinkHeader",
     "OffsetLimit",
@@ -737,11 +750,110 @@ def _freeze(value: Any) -> Hashable:
     return value  # type: ignore[no-any-return]
 
 
-def _limit(name: str, value: Any) -> int | None:
+def _limit(owner: str, name: str, value: Any) -> int | None:
     if value is not None and (type(value) is not int or value < 1):
-        raise InvalidRequestError(f"Pager: {name} must be an int >= 1 or None, got {value!r}")
+        raise InvalidRequestError(f"{owner}: {name} must be an int >= 1 or None, got {value!r}")
     limit: int | None = value
     return limit
+
+
+class _Walk(Generic[T]):
+    """The pager's decisions, without I/O: what to fetch next, when to stop, loops.
+
+    :class:`Pager` and :class:`AsyncPager` are shells around one of these: they
+    ask it for a step, perform the fetch it names (plainly or awaited) and hand
+    the page back. A fetch that raises is not recorded, so asking again
+    retries the same request.
+    """
+
+    def __init__(self, owner: str, first: PageRequest, max_pages: int | None,
+                 max_items: int | None) -> None:
+        if not isinstance(first, PageRequest):
+            raise InvalidRequestError(f"{owner}: first must be a PageRequest, got {first!r}")
+        self.next: PageRequest | None = first
+        self.max_pages = _limit(owner, "max_pages", max_pages)
+        self.max_items = _limit(owner, "max_items", max_items)
+        self.owner = owner
+        self.seen: set[Hashable] = set()
+        self.pages = 0
+        self.items = 0
+        self.buffer: list[T] = []
+        self.index = 0
+
+    def item_step(self) -> PageRequest | bool:
+        """Before taking an item: ``True`` when one is ready (:meth:`take`), ``False``
+        when the listing is over, else the request to fetch (then :meth:`add_items`).
+
+        Raises:
+            DecodeError: The request to fetch was already fetched (a loop).
+        """
+        if self.max_items is not None and self.items >= self.max_items:
+            return False
+        if self.index < len(self.buffer):
+            return True
+        request = self.page_step()
+        return False if request is None else request
+
+    def take(self) -> T:
+        """The next item of the current page (after ``item_step()`` said ``True``)."""
+        value = self.buffer[self.index]
+        self.index += 1
+        self.items += 1
+        return value
+
+    def add_items(self, request: PageRequest, page: Page[T]) -> None:
+        """Record the page fetched for ``request``; its items are taken one by one."""
+        self._record(request, page)
+        self.buffer, self.index = page.items, 0
+
+    def check_pages(self) -> None:
+        """Refuse to switch to whole pages while items of the current one are left.
+
+        Raises:
+            InvalidRequestError: Some items of the current page were taken, some not.
+        """
+        if self.index < len(self.buffer) and not self.limited():
+            raise InvalidRequestError(
+                f"{self.owner}.pages(): called mid-page, after taking some items one by one")
+
+    def page_step(self) -> PageRequest | None:
+        """The request of the next page to fetch, or ``None`` when the listing is over.
+
+        Raises:
+            DecodeError: That request was already fetched (a loop).
+        """
+        request = self.next
+        if request is None or self.limited():
+            return None
+        if self._key(request) in self.seen:
+            raise DecodeError(f"pagination repeated a request after {self.pages} pages "
+                              f"({request.describe()}); stopping")
+        return request
+
+    def add_page(self, request: PageRequest, page: Page[T]) -> Page[T]:
+        """Record the page fetched for ``request``; it as handed out whole (cut to
+        ``max_items``, its ``next`` kept)."""
+        self._record(request, page)
+        if self.max_items is not None:
+            room = self.max_items - self.items
+            if len(page.items) > room:
+                page = page.replace(items=page.items[:room])
+        self.items += len(page.items)
+        self.buffer, self.index = [], 0
+        return page
+
+    def limited(self) -> bool:
+        return ((self.max_pages is not None and self.pages >= self.max_pages)
+                or (self.max_items is not None and self.items >= self.max_items))
+
+    def _record(self, request: PageRequest, page: Page[T]) -> None:
+        self.seen.add(self._key(request))
+        self.pages += 1
+        self.next = page.next
+
+    @staticmethod
+    def _key(request: PageRequest) -> Hashable:
+        return (request.url, _freeze(request.params))
 
 
 class Pager(Generic[T]):
@@ -772,27 +884,18 @@ class Pager(Generic[T]):
 
     def __init__(self, fetch: Callable[[PageRequest], Page[T]], first: PageRequest, *,
                  max_pages: int | None = None, max_items: int | None = None) -> None:
-        if not isinstance(first, PageRequest):
-            raise InvalidRequestError(f"Pager: first must be a PageRequest, got {first!r}")
+        self._walk: _Walk[T] = _Walk("Pager", first, max_pages, max_items)
         self._fetch = fetch
-        self._next: PageRequest | None = first
-        self._max_pages = _limit("max_pages", max_pages)
-        self._max_items = _limit("max_items", max_items)
-        self._seen: set[Hashable] = set()
-        self._pages = 0
-        self._items = 0
-        self._buffer: list[T] = []
-        self._index = 0
 
     @property
     def next_request(self) -> PageRequest | None:
         """The request of the next page to fetch; ``None`` once the listing ended."""
-        return self._next
+        return self._walk.next
 
     @property
     def pages_fetched(self) -> int:
         """Pages fetched so far."""
-        return self._pages
+        return self._walk.pages
 
     def __iter__(self) -> Iterator[T]:
         return self
@@ -805,17 +908,12 @@ class Pager(Generic[T]):
             DecodeError: The next request was already fetched (a loop).
             MySDKError: Whatever ``fetch`` raises.
         """
-        if self._max_items is not None and self._items >= self._max_items:
+        walk = self._walk
+        while isinstance(step := walk.item_step(), PageRequest):
+            walk.add_items(step, self._fetch(step))
+        if not step:
             raise StopIteration
-        while self._index >= len(self._buffer):
-            page = self._fetch_next()
-            if page is None:
-                raise StopIteration
-            self._buffer, self._index = page.items, 0
-        value = self._buffer[self._index]
-        self._index += 1
-        self._items += 1
-        return value
+        return walk.take()
 
     def pages(self) -> Iterator[Page[T]]:
         """The remaining pages, one fetch each, lazily; with ``max_items`` the
@@ -826,35 +924,84 @@ class Pager(Generic[T]):
                 and some are left (they would be lost).
             DecodeError: (while iterating) the next request was already fetched.
         """
-        if self._index < len(self._buffer) and not self._limited():
-            raise InvalidRequestError(
-                "Pager.pages(): called mid-page, after taking some items one by one")
+        self._walk.check_pages()
         return self._iter_pages()
 
     def _iter_pages(self) -> Iterator[Page[T]]:
-        while (page := self._fetch_next()) is not None:
-            if self._max_items is not None:
-                room = self._max_items - self._items
-                if len(page.items) > room:
-                    page = page.replace(items=page.items[:room])
-            self._items += len(page.items)
-            self._buffer, self._index = [], 0
-            yield page
+        walk = self._walk
+        while (request := walk.page_step()) is not None:
+            yield walk.add_page(request, self._fetch(request))
 
-    def _limited(self) -> bool:
-        return ((self._max_pages is not None and self._pages >= self._max_pages)
-                or (self._max_items is not None and self._items >= self._max_items))
 
-    def _fetch_next(self) -> Page[T] | None:
-        request = self._next
-        if request is None or self._limited():
-            return None
-        key = (request.url, _freeze(request.params))
-        if key in self._seen:
-            raise DecodeError(f"pagination repeated a request after {self._pages} pages "
-                              f"({request.describe()}); stopping")
-        page = self._fetch(request)
-        self._seen.add(key)
-        self._pages += 1
-        self._next = page.next
-        return page
+class AsyncPager(Generic[T]):
+    """:class:`Pager` for an async ``fetch``: ``async for item in pager``.
+
+    The same decisions as :class:`Pager` (the same code): lazy, crosses empty
+    pages, stops at a page without ``next``, ``max_pages``/``max_items``, a
+    repeated request is a loop (:class:`~mysdk.errors.DecodeError`), resumable
+    from :attr:`next_request`. It adds no waits of its own: each wait is the
+    awaited ``fetch``, bounded by the client that performs it. One task at a
+    time: two tasks iterating one pager concurrently could fetch a page twice.
+
+    Args:
+        fetch: An async callable performing one request and returning its page;
+            whatever it raises propagates (the request may be tried again).
+        first: The first request: ``strategy.first(params)``, or a saved ``next``.
+        max_pages: Fetch at most this many pages; ``None`` for no limit.
+        max_items: Yield at most this many items; ``None`` for no limit.
+
+    Raises:
+        InvalidRequestError: ``first`` is not a :class:`PageRequest`, or a limit
+            is not an int >= 1 or ``None``.
+    """
+
+    def __init__(self, fetch: Callable[[PageRequest], Awaitable[Page[T]]],
+                 first: PageRequest, *, max_pages: int | None = None,
+                 max_items: int | None = None) -> None:
+        self._walk: _Walk[T] = _Walk("AsyncPager", first, max_pages, max_items)
+        self._fetch = fetch
+
+    @property
+    def next_request(self) -> PageRequest | None:
+        """The request of the next page to fetch; ``None`` once the listing ended."""
+        return self._walk.next
+
+    @property
+    def pages_fetched(self) -> int:
+        """Pages fetched so far."""
+        return self._walk.pages
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        """The next item, fetching pages (crossing empty ones) as needed.
+
+        Raises:
+            StopAsyncIteration: No next page, or ``max_pages``/``max_items`` reached.
+            DecodeError: The next request was already fetched (a loop).
+            MySDKError: Whatever ``fetch`` raises.
+        """
+        walk = self._walk
+        while isinstance(step := walk.item_step(), PageRequest):
+            walk.add_items(step, await self._fetch(step))
+        if not step:
+            raise StopAsyncIteration
+        return walk.take()
+
+    def pages(self) -> AsyncIterator[Page[T]]:
+        """The remaining pages as an async iterator, one fetch each, lazily; with
+        ``max_items`` the last page's items are cut to the limit.
+
+        Raises:
+            InvalidRequestError: Items of the current page were taken one by one
+                and some are left (they would be lost).
+            DecodeError: (while iterating) the next request was already fetched.
+        """
+        self._walk.check_pages()
+        return self._aiter_pages()
+
+    async def _aiter_pages(self) -> AsyncIterator[Page[T]]:
+        walk = self._walk
+        while (request := walk.page_step()) is not None:
+            yield walk.add_page(request, await self._fetch(request))
