@@ -518,8 +518,11 @@ def _summary(result: Token | MySDKError) -> tuple[Any, ...]:
 
 @settings(max_examples=120, suppress_health_check=[HealthCheck.too_slow,
                                                    HealthCheck.data_too_large])
-@given(status=st.sampled_from([200, 200, 200, 201, 400, 401, 404, 429, 500, 503])
-       | st.integers(200, 299) | st.integers(400, 599),
+@given(status=(st.sampled_from([200, 200, 200, 201, 400, 401, 404, 429, 500, 503])
+               | st.integers(200, 299) | st.integers(400, 599)).filter(
+           # A 204/205 has no body (RFC 9110 §15.3.5-6): the mocks frame one differently
+           # (urllib3 breaks off, MockTransport hands it over) before any rule applies.
+           lambda status: status not in (204, 205)),
        body=bodies(), headers=answer_headers)
 def test_both_transports_judge_the_same_answer_alike(status: int, body: bytes,
                                                      headers: dict[str, str]) -> None:
