@@ -43,7 +43,7 @@ def test_async_demo_shares_one_token_request_per_expiry(
     assert out.count("-> 1 token request for 50 calls") == 1
     replayed = re.search(r"-> 1 token request; (\d+) calls replayed once after their 401", out)
     assert replayed is not None, out
-    assert int(replayed.group(1)) == 50  # a 3 s token is not refreshed early: every call met the 401
+    assert int(replayed.group(1)) == 50  # a fresh 3 s token is not refreshed early
     assert "done: the server saw 3 token requests and 158 API requests" in out
 
 
