@@ -18,10 +18,14 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import redis.exceptions
+from redis.backoff import NoBackoff
 
+from mysdk import _forksafe
 from mysdk.tokens.cache import retain_until
 from mysdk.tokens.token import Token
 
@@ -31,6 +35,8 @@ __all__ = [
     "LOCK_POLL",
     "SOCKET_TIMEOUT",
     "Breaker",
+    "CacheCore",
+    "LockAttempts",
     "decode_entry",
     "decode_or_none",
     "describe_client",
@@ -58,6 +64,8 @@ SOCKET_TIMEOUT = 2.0
 
 LOCK_POLL = 0.05
 """Seconds between two attempts to take a lock another holder has."""
+
+_C = TypeVar("_C")
 
 _UNKNOWN_EXPIRY_TTL_MS = 24 * 3600 * 1000  # tokens without expires_at live a day
 _MAX_TTL_MS = 366 * 24 * 3600 * 1000  # Redis refuses absurd TTLs; a cache may forget early
@@ -211,6 +219,17 @@ class Breaker:
             self._trial = True
             return True
 
+    def admit(self, operation: str, *, even_if_open: bool = False) -> bool:
+        """True when ``operation`` may touch Redis now; when not, log it as skipped.
+
+        ``even_if_open`` lets it through whatever the state (a lock's release),
+        without taking the trial.
+        """
+        if even_if_open or self.allow():
+            return True
+        self.skipped(operation)
+        return False
+
     def skipped(self, operation: str) -> None:
         """Log (DEBUG) that ``operation`` was not tried because the breaker is open."""
         with self._guard:
@@ -238,6 +257,10 @@ class Breaker:
                 self._where, operation, why, self.cooldown,
             )
 
+    def timed_out(self, operation: str, op_timeout: float) -> None:
+        """:meth:`failed` because ``operation`` gave no answer within ``op_timeout`` seconds."""
+        self.failed(operation, f"no answer within {op_timeout:g} s")
+
     def succeeded(self) -> None:
         """Close the breaker; INFO when it was open."""
         with self._guard:
@@ -261,3 +284,121 @@ class Breaker:
         """Fresh guard and no trial: a parent thread may have held either at fork time."""
         self._guard = threading.Lock()
         self._trial = False
+
+
+class LockAttempts:
+    """When to try again to take a lock another holder has, and when to stop.
+
+    Both caches' lock loop: after each attempt, :meth:`pause_after` says how
+    long to sleep before the next one, or None to stop (then :attr:`acquired`
+    says whether the lock is held). Attempts repeat every :data:`LOCK_POLL`
+    seconds until ``wait`` seconds have passed since this was made.
+
+    Args:
+        key: The cache key (for the log message when the wait is over).
+        wait: Seconds to keep trying (see :func:`lock_wait`).
+    """
+
+    def __init__(self, key: str, wait: float) -> None:
+        self._key = key
+        self._wait = wait
+        self._deadline = time.monotonic() + wait
+        self.acquired = False
+
+    def pause_after(self, outcome: bool | None) -> float | None:
+        """Seconds to sleep after an attempt that gave ``outcome``, or None to stop.
+
+        ``outcome`` is True when the attempt took the lock, False when another
+        holder has it, None when Redis is unavailable (already logged). When
+        the wait is over, "not acquired" is logged at WARNING.
+        """
+        if outcome is None:
+            return None
+        if outcome:
+            self.acquired = True
+            return None
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0:
+            log_lock_not_acquired(self._key, self._wait)
+            return None
+        return min(LOCK_POLL, remaining)
+
+
+class CacheCore(Generic[_C]):
+    """The state and checks both Redis caches share; a subclass adds the I/O.
+
+    Checks the arguments, builds a fail-fast client from ``url`` (2-second
+    socket timeouts, one retry) or takes the caller's ``client``, and keeps
+    the names, bounds and :class:`Breaker` every operation uses.
+
+    Args:
+        owner: The public class name, for messages and ``repr``.
+        client: The caller's client, or None.
+        url: Used instead of ``client``: a Redis URL.
+        from_url: Builds a client from a URL (``Redis.from_url`` of redis-py
+            or of ``redis.asyncio``).
+        retry: The ``Retry`` class matching ``from_url``.
+        prefix, lock_timeout, lock_ttl, op_timeout, cooldown: As the caches take them.
+
+    Raises:
+        ValueError: Not exactly one of ``client`` and ``url``, a timeout or
+            cooldown out of range, or a ``url`` that is not a Redis URL.
+    """
+
+    def __init__(
+        self,
+        owner: str,
+        client: _C | None,
+        url: str | None,
+        *,
+        from_url: Callable[..., _C],
+        retry: Callable[[NoBackoff, int], Any],
+        prefix: str,
+        lock_timeout: float,
+        lock_ttl: float,
+        op_timeout: float,
+        cooldown: float,
+    ) -> None:
+        validate_bounds(owner, lock_timeout=lock_timeout, lock_ttl=lock_ttl,
+                        op_timeout=op_timeout, cooldown=cooldown)
+        if url is not None:
+            if client is not None:
+                raise ValueError(f"{owner} takes client= or url=, not both")
+            # Fail fast: one retry, short timeouts; a cache outage must not stall calls.
+            client = from_url(
+                url,
+                socket_timeout=SOCKET_TIMEOUT,
+                socket_connect_timeout=SOCKET_TIMEOUT,
+                retry=retry(NoBackoff(), 1),
+            )
+            self._owns_client = True
+            self._where = f"url={mask_url(url)!r}"
+        elif client is not None:
+            self._owns_client = False
+            self._where = f"client={describe_client(client)!r}"
+        else:
+            raise ValueError(f"{owner} needs client= or url=")
+        self._owner = owner
+        self._client: _C = client
+        self._prefix = prefix
+        self._lock_timeout = float(lock_timeout)
+        self._lock_ttl = float(lock_ttl)
+        self._op_timeout = float(op_timeout)
+        self._breaker = Breaker(float(cooldown), self._where)
+        _forksafe.register(self)
+
+    @property
+    def op_timeout(self) -> float:
+        """The most seconds one Redis operation may take."""
+        return self._op_timeout
+
+    @property
+    def cooldown(self) -> float:
+        """Seconds the cache is skipped after a failure."""
+        return self._breaker.cooldown
+
+    def __repr__(self) -> str:
+        return f"{self._owner}({self._where}, prefix={self._prefix!r})"
+
+    def _after_fork_in_child(self) -> None:
+        self._breaker.after_fork_in_child()

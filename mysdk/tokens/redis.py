@@ -14,7 +14,6 @@ from typing import Generic, TypeVar
 
 try:
     import redis
-    from redis.backoff import NoBackoff
     from redis.exceptions import LockError, WatchError
     from redis.lock import Lock
     from redis.retry import Retry
@@ -23,25 +22,19 @@ except ImportError as exc:
         "mysdk.tokens.redis needs the 'redis' extra: pip install 'mysdk[redis]'"
     ) from exc
 
-from mysdk import _forksafe
 from mysdk.tokens._redis_common import (
     DEFAULT_COOLDOWN,
     DEFAULT_OP_TIMEOUT,
-    LOCK_POLL,
-    SOCKET_TIMEOUT,
-    Breaker,
+    CacheCore,
+    LockAttempts,
     decode_entry,
     decode_or_none,
-    describe_client,
     describe_error,
     entry_name,
     lock_name,
     lock_wait,
     log_lock_expired,
-    log_lock_not_acquired,
-    mask_url,
     ttl_ms,
-    validate_bounds,
 )
 from mysdk.tokens.token import Token
 
@@ -50,7 +43,7 @@ __all__ = ["DEFAULT_COOLDOWN", "DEFAULT_OP_TIMEOUT", "RedisTokenCache"]
 _T = TypeVar("_T")
 
 
-class RedisTokenCache:
+class RedisTokenCache(CacheCore[redis.Redis]):
     """A token cache in Redis: entries expire on the server with their token.
 
     ``set`` is one ``SET key value PX ttl``; ``delete(only_if=...)`` compares
@@ -119,42 +112,11 @@ class RedisTokenCache:
         op_timeout: float = DEFAULT_OP_TIMEOUT,
         cooldown: float = DEFAULT_COOLDOWN,
     ) -> None:
-        validate_bounds("RedisTokenCache", lock_timeout=lock_timeout, lock_ttl=lock_ttl,
-                        op_timeout=op_timeout, cooldown=cooldown)
-        if url is not None:
-            if client is not None:
-                raise ValueError("RedisTokenCache takes client= or url=, not both")
-            # Fail fast: one retry, short timeouts; a cache outage must not stall calls.
-            client = redis.Redis.from_url(
-                url,
-                socket_timeout=SOCKET_TIMEOUT,
-                socket_connect_timeout=SOCKET_TIMEOUT,
-                retry=Retry(NoBackoff(), 1),
-            )
-            self._owns_client = True
-            self._where = f"url={mask_url(url)!r}"
-        elif client is not None:
-            self._owns_client = False
-            self._where = f"client={describe_client(client)!r}"
-        else:
-            raise ValueError("RedisTokenCache needs client= or url=")
-        self._client = client
-        self._prefix = prefix
-        self._lock_timeout = float(lock_timeout)
-        self._lock_ttl = float(lock_ttl)
-        self._op_timeout = float(op_timeout)
-        self._breaker = Breaker(float(cooldown), self._where)
-        _forksafe.register(self)
-
-    @property
-    def op_timeout(self) -> float:
-        """The most seconds one Redis operation may take."""
-        return self._op_timeout
-
-    @property
-    def cooldown(self) -> float:
-        """Seconds the cache is skipped after a failure."""
-        return self._breaker.cooldown
+        super().__init__(
+            "RedisTokenCache", client, url, from_url=redis.Redis.from_url, retry=Retry,
+            prefix=prefix, lock_timeout=lock_timeout, lock_ttl=lock_ttl,
+            op_timeout=op_timeout, cooldown=cooldown,
+        )
 
     def get(self, key: str) -> Token | None:
         """Return the unexpired token under ``key``, or ``None`` (also on outage).
@@ -236,12 +198,6 @@ class RedisTokenCache:
     ) -> None:
         self.close()
 
-    def __repr__(self) -> str:
-        return f"RedisTokenCache({self._where}, prefix={self._prefix!r})"
-
-    def _after_fork_in_child(self) -> None:
-        self._breaker.after_fork_in_child()
-
     def _run(
         self,
         operation: str,
@@ -257,15 +213,14 @@ class RedisTokenCache:
         ``even_if_open``), and when ``call`` fails or does not finish in time;
         ``on_late`` then receives the result of a call that finishes late.
         """
-        if not even_if_open and not self._breaker.allow():
-            self._breaker.skipped(operation)
+        if not self._breaker.admit(operation, even_if_open=even_if_open):
             return unavailable
         work = _Work(call, on_late)
         worker = threading.Thread(target=work.run, name=f"mysdk-redis-{operation}", daemon=True)
         worker.start()
         worker.join(self._op_timeout)
         if work.abandon():
-            self._breaker.failed(operation, f"no answer within {self._op_timeout:g} s")
+            self._breaker.timed_out(operation, self._op_timeout)
             return unavailable
         if work.error is not None:
             self._breaker.failed(operation, describe_error(work.error))
@@ -286,26 +241,15 @@ class RedisTokenCache:
             if acquired:  # won after we gave up: give it straight back
                 self._release_now(lock, key)
 
-        deadline = time.monotonic() + wait
-        acquired = False
-        while True:
-            outcome = self._run(
-                "lock", lambda: bool(lock.acquire(blocking=False)), None, on_late=release_late
-            )
-            if outcome is None:
-                break  # unavailable: already logged
-            if outcome:
-                acquired = True
-                break
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                log_lock_not_acquired(key, wait)
-                break
-            time.sleep(min(LOCK_POLL, remaining))
+        attempts = LockAttempts(key, wait)
+        while (pause := attempts.pause_after(self._run(
+            "lock", lambda: bool(lock.acquire(blocking=False)), None, on_late=release_late
+        ))) is not None:
+            time.sleep(pause)
         try:
-            yield acquired
+            yield attempts.acquired
         finally:
-            if acquired:
+            if attempts.acquired:
                 self._run("unlock", lambda: self._release_now(lock, key), None, even_if_open=True)
 
     def _release_now(self, lock: Lock, key: str) -> None:

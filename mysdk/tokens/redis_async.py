@@ -19,32 +19,25 @@ try:
     import redis.asyncio
     from redis.asyncio.lock import Lock
     from redis.asyncio.retry import Retry
-    from redis.backoff import NoBackoff
     from redis.exceptions import LockError, WatchError
 except ImportError as exc:
     raise ImportError(
         "mysdk.tokens.redis_async needs the 'redis' extra: pip install 'mysdk[redis]'"
     ) from exc
 
-from mysdk import _forksafe
 from mysdk.tokens._redis_common import (
     DEFAULT_COOLDOWN,
     DEFAULT_OP_TIMEOUT,
-    LOCK_POLL,
-    SOCKET_TIMEOUT,
-    Breaker,
+    CacheCore,
+    LockAttempts,
     decode_entry,
     decode_or_none,
-    describe_client,
     describe_error,
     entry_name,
     lock_name,
     lock_wait,
     log_lock_expired,
-    log_lock_not_acquired,
-    mask_url,
     ttl_ms,
-    validate_bounds,
 )
 from mysdk.tokens.token import Token
 
@@ -53,7 +46,7 @@ __all__ = ["DEFAULT_COOLDOWN", "DEFAULT_OP_TIMEOUT", "AsyncRedisTokenCache"]
 _T = TypeVar("_T")
 
 
-class AsyncRedisTokenCache:
+class AsyncRedisTokenCache(CacheCore[redis.asyncio.Redis]):
     """An :class:`~mysdk.tokens.aio.AsyncTokenCache` in Redis, on ``redis.asyncio``.
 
     The same behaviour as :class:`~mysdk.tokens.redis.RedisTokenCache`, awaited:
@@ -124,45 +117,14 @@ class AsyncRedisTokenCache:
         op_timeout: float = DEFAULT_OP_TIMEOUT,
         cooldown: float = DEFAULT_COOLDOWN,
     ) -> None:
-        validate_bounds("AsyncRedisTokenCache", lock_timeout=lock_timeout, lock_ttl=lock_ttl,
-                        op_timeout=op_timeout, cooldown=cooldown)
-        if url is not None:
-            if client is not None:
-                raise ValueError("AsyncRedisTokenCache takes client= or url=, not both")
-            # Fail fast: one retry, short timeouts; a cache outage must not stall calls.
-            client = redis.asyncio.Redis.from_url(
-                url,
-                socket_timeout=SOCKET_TIMEOUT,
-                socket_connect_timeout=SOCKET_TIMEOUT,
-                retry=Retry(NoBackoff(), 1),
-            )
-            self._owns_client = True
-            self._where = f"url={mask_url(url)!r}"
-        elif client is not None:
-            self._owns_client = False
-            self._where = f"client={describe_client(client)!r}"
-        else:
-            raise ValueError("AsyncRedisTokenCache needs client= or url=")
-        self._client = client
-        self._prefix = prefix
-        self._lock_timeout = float(lock_timeout)
-        self._lock_ttl = float(lock_ttl)
-        self._op_timeout = float(op_timeout)
-        self._breaker = Breaker(float(cooldown), self._where)
+        super().__init__(
+            "AsyncRedisTokenCache", client, url, from_url=redis.asyncio.Redis.from_url,
+            retry=Retry, prefix=prefix, lock_timeout=lock_timeout, lock_ttl=lock_ttl,
+            op_timeout=op_timeout, cooldown=cooldown,
+        )
         # Tasks nobody awaits (late lock attempts, releases): asyncio keeps only
         # weak references to tasks, so they are kept here until they finish.
         self._background: set[asyncio.Task[Any]] = set()
-        _forksafe.register(self)
-
-    @property
-    def op_timeout(self) -> float:
-        """The most seconds one Redis operation may take."""
-        return self._op_timeout
-
-    @property
-    def cooldown(self) -> float:
-        """Seconds the cache is skipped after a failure."""
-        return self._breaker.cooldown
 
     async def get(self, key: str) -> Token | None:
         """Return the unexpired token under ``key``, or ``None`` (also on outage).
@@ -246,12 +208,6 @@ class AsyncRedisTokenCache:
     ) -> None:
         await self.aclose()
 
-    def __repr__(self) -> str:
-        return f"AsyncRedisTokenCache({self._where}, prefix={self._prefix!r})"
-
-    def _after_fork_in_child(self) -> None:
-        self._breaker.after_fork_in_child()
-
     async def _run(
         self,
         operation: str,
@@ -268,8 +224,7 @@ class AsyncRedisTokenCache:
         Without ``on_late`` a call given up on is cancelled; with it, the call
         is left to finish and ``on_late`` receives its result.
         """
-        if not even_if_open and not self._breaker.allow():
-            self._breaker.skipped(operation)
+        if not self._breaker.admit(operation, even_if_open=even_if_open):
             return unavailable
         try:
             if on_late is None:
@@ -277,7 +232,7 @@ class AsyncRedisTokenCache:
             else:
                 result = await self._wait_leaving_late(call(), on_late)
         except asyncio.TimeoutError:
-            self._breaker.failed(operation, f"no answer within {self._op_timeout:g} s")
+            self._breaker.timed_out(operation, self._op_timeout)
             return unavailable
         except Exception as exc:
             self._breaker.failed(operation, describe_error(exc))
@@ -320,26 +275,15 @@ class AsyncRedisTokenCache:
             if acquired:  # won after we gave up (or were cancelled): give it straight back
                 self._spawn(self._release(lock, key))
 
-        deadline = time.monotonic() + wait
-        acquired = False
-        while True:
-            outcome = await self._run(
-                "lock", lambda: _try_acquire(lock), None, on_late=release_late
-            )
-            if outcome is None:
-                break  # unavailable: already logged
-            if outcome:
-                acquired = True
-                break
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                log_lock_not_acquired(key, wait)
-                break
-            await asyncio.sleep(min(LOCK_POLL, remaining))
+        attempts = LockAttempts(key, wait)
+        while (pause := attempts.pause_after(await self._run(
+            "lock", lambda: _try_acquire(lock), None, on_late=release_late
+        ))) is not None:
+            await asyncio.sleep(pause)
         try:
-            yield acquired
+            yield attempts.acquired
         finally:
-            if acquired:
+            if attempts.acquired:
                 # Shielded: a task cancelled while leaving still frees the lock.
                 await asyncio.shield(self._spawn(self._release(lock, key)))
 
