@@ -12,13 +12,12 @@ Exit status: 0 on success; 1 with a message naming what went wrong.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
 
 import mysdk
-from examples.cars_demo import print_event
+from examples.cars_demo import print_event, run_demo
 from examples.cars_sdk import AsyncCarsClient
 from mysdk.events import Event
 from refserver import ServerConfig, start_server
@@ -89,19 +88,7 @@ async def run(token_lifetime: float) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit status."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--token-lifetime", type=float, default=3.0,
-                        help="access-token lifetime in seconds (default 3)")
-    args = parser.parse_args(argv)
-    try:
-        asyncio.run(run(args.token_lifetime))
-    except mysdk.MySDKError as exc:
-        print(f"demo failed: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
-    except (OSError, TimeoutError) as exc:
-        print(f"demo failed: could not run the reference server: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return run_demo(argv, __doc__, lambda lifetime: asyncio.run(run(lifetime)))
 
 
 if __name__ == "__main__":

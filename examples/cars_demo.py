@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import mysdk
 from examples.cars_sdk import CarsClient
@@ -80,12 +80,17 @@ def run(token_lifetime: float) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit status."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    return run_demo(argv, __doc__, run)
+
+
+def run_demo(argv: Sequence[str] | None, doc: str | None, demo: Callable[[float], None]) -> int:
+    """Parse ``--token-lifetime``, run ``demo(lifetime)``; 0 on success, 1 with a reason."""
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
     parser.add_argument("--token-lifetime", type=float, default=3.0,
                         help="access-token lifetime in seconds (default 3)")
     args = parser.parse_args(argv)
     try:
-        run(args.token_lifetime)
+        demo(args.token_lifetime)
     except mysdk.MySDKError as exc:
         print(f"demo failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1

@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 
 from mysdk import errors
-from mysdk._transport import sanitised
+from mysdk._transport import mapped_error, sanitised
 
 __all__ = ["aread_body", "httpx_timeout", "map_httpx_exception"]
 
@@ -39,15 +39,7 @@ def map_httpx_exception(exc: BaseException, method: str, url: str) -> errors.MyS
     copy of ``exc`` whose text names only its class (no URL, header value or
     query string); raise the result outside the ``except`` block.
     """
-    safe = errors.safe_url(url)
-    if isinstance(exc, _MISUSE):
-        error: errors.MySDKError = errors.InvalidRequestError(
-            f"invalid request {method} {safe}: {type(exc).__name__}")
-    else:
-        kind, text = _classify(exc)
-        error = kind(f"{text} for {method} {safe}", method=method, url=url)
-    error.__cause__ = sanitised(exc)
-    return error
+    return mapped_error(exc, method, url, misuse=isinstance(exc, _MISUSE), classify=_classify)
 
 
 def _classify(exc: BaseException) -> tuple[type[errors.TransportError], str]:

@@ -23,7 +23,7 @@ from urllib3.exceptions import ReadTimeoutError as _Urllib3ReadTimeout
 
 from mysdk import errors
 
-__all__ = ["map_request_exception", "read_body", "sanitised"]
+__all__ = ["map_request_exception", "mapped_error", "read_body", "sanitised"]
 
 _MISUSE = (
     requests.exceptions.MissingSchema,
@@ -50,12 +50,33 @@ def map_request_exception(exc: BaseException, method: str, url: str) -> errors.M
     chain carries no secret; raise the result outside the ``except`` block so
     that ``__context__`` does not carry the original either.
     """
+    return mapped_error(exc, method, url, misuse=isinstance(exc, _MISUSE), classify=_classify)
+
+
+def mapped_error(
+    exc: BaseException, method: str, url: str, *, misuse: bool,
+    classify: Callable[[BaseException], tuple[type[errors.TransportError], str]],
+) -> errors.MySDKError:
+    """The mysdk error for a transport's exception (requests' or httpx's).
+
+    Args:
+        exc: The transport's exception.
+        method: HTTP method, for the message.
+        url: Request URL (redacted in the message).
+        misuse: ``exc`` says the request itself was malformed (an
+            :class:`~mysdk.errors.InvalidRequestError`, not a transport failure).
+        classify: The transport's rule: the error class (which carries
+            ``outcome_unknown``) and a short text for ``exc``.
+
+    Returns:
+        The error, its ``__cause__`` a sanitised copy of ``exc`` (see :func:`sanitised`).
+    """
     safe = errors.safe_url(url)
-    if isinstance(exc, _MISUSE):
+    if misuse:
         error: errors.MySDKError = errors.InvalidRequestError(
             f"invalid request {method} {safe}: {type(exc).__name__}")
     else:
-        kind, text = _classify(exc)
+        kind, text = classify(exc)
         error = kind(f"{text} for {method} {safe}", method=method, url=url)
     error.__cause__ = sanitised(exc)
     return error
