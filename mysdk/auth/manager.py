@@ -37,12 +37,12 @@ from collections.abc import Callable, MutableMapping
 
 import requests
 
-from mysdk import _forksafe
 from mysdk.auth import _lifecycle as rules
 from mysdk.auth._lifecycle import CACHE_OPS_PER_REFRESH, DEFAULT_CACHE_OP_SECONDS
+from mysdk.auth._manager_core import ManagerCore
 from mysdk.auth.base import TokenProvider
 from mysdk.errors import AuthError
-from mysdk.events import EventHook, emit
+from mysdk.events import EventHook
 from mysdk.tokens.cache import TokenCache
 from mysdk.tokens.token import Token
 
@@ -87,7 +87,7 @@ def _own_error(leader_error: BaseException) -> BaseException:
     return rules.own_error(leader_error, "thread")
 
 
-class TokenManager:
+class TokenManager(ManagerCore[_Flight]):
     """Keeps a valid token for one provider in one cache.
 
     Implements :class:`~mysdk.auth.base.Credentials`, so the client stamps
@@ -142,30 +142,13 @@ class TokenManager:
         random: Callable[[], float] = random.random,
     ) -> None:
         rules.check_settings(leeway, jitter)
+        super().__init__(provider=provider, cache=cache, timeout=timeout, leeway=leeway,
+                         jitter=jitter, lock_timeout=lock_timeout, on_event=on_event,
+                         log=log, clock=clock, random=random)
         self.provider = provider
         self.cache = cache
         self.key = provider.cache_key
         self._session = session
-        self._timeout = timeout
-        self._leeway = leeway
-        self._jitter = jitter
-        self._lock_timeout = lock_timeout
-        self._flight_timeout = rules.flight_timeout(lock_timeout, cache, timeout)
-        self._on_event = on_event
-        self._log = log or logging.getLogger("mysdk")
-        self._clock = clock
-        self._random = random
-        self._guard = threading.Lock()
-        self._flight: _Flight | None = None
-        self._current: Token | None = None  # this process's last known token
-        self._token_path = rules.token_path(provider)
-        _forksafe.register(self)
-
-    def _after_fork_in_child(self) -> None:
-        # A parent thread's fetch (and the guard it may have held) does not
-        # exist in the child: the child's next call leads a fetch of its own.
-        self._guard = threading.Lock()
-        self._flight = None
 
     # -- Credentials -----------------------------------------------------------
 
@@ -196,19 +179,15 @@ class TokenManager:
             AuthError: Another thread's token request did not finish in time.
         """
         current = self._current
-        if rules.fresh(current, self._clock()):
-            assert current is not None
+        if self._fresh(current):
             return current
         try:
             return self._obtain(stale=None, current=current)
         except Exception as exc:
-            if not rules.keeps_current(exc, current, self._clock()):
+            kept = self._kept_after(exc, current)
+            if kept is None:
                 raise
-            # A failed *proactive* refresh: the current token is still valid.
-            logger.warning("proactive token refresh failed (%s); using the current token",
-                           type(exc).__name__)
-            assert current is not None
-            return current
+            return kept
 
     def refresh(self, stale: Token | None) -> Token:
         """Return a token other than ``stale`` (which a server refused).
@@ -227,7 +206,7 @@ class TokenManager:
             if flight is None:
                 flight = self._flight = _Flight()
         if not leader:
-            if current is not None and rules.still_valid(current, self._clock()):
+            if self._still_valid(current):
                 return current  # still valid: don't wait for a proactive refresh
             return flight.wait(self._flight_timeout)
         try:
@@ -243,10 +222,9 @@ class TokenManager:
 
     def _fetch_shared(self, stale: Token | None) -> Token:
         with self.cache.lock(self.key, timeout=self._lock_timeout) as held:
-            if not held:
-                logger.warning("token cache lock not held; fetching a token without it")
+            self._note_lock(held)
             cached = self.cache.get(self.key)
-            if cached is not None and rules.usable(cached, stale, self._clock()):
+            if self._reusable(cached, stale):
                 return cached  # another thread, process or machine refreshed it
             token = self._fetch(rules.previous_for(cached, stale, self._current))
             self.cache.set(self.key, token)
@@ -257,10 +235,7 @@ class TokenManager:
         token = self.provider.fetch_token(
             self._session, timeout=self._timeout, previous=previous
         )
-        emit(self._on_event, rules.fetched_event(
-            self._token_path, time.monotonic() - started, previous), self._log)
-        return token.with_refresh_at(rules.refresh_at(
-            token, previous, leeway=self._leeway, jitter=self._jitter, random=self._random))
+        return self._fetched(token, previous, started)
 
     def __repr__(self) -> str:
         return f"TokenManager(provider={self.provider!r}, cache={self.cache!r})"

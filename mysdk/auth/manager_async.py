@@ -34,26 +34,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import threading
 import time
 from collections.abc import Callable, MutableMapping
 
 import httpx
 
-from mysdk import _forksafe
 from mysdk.auth import _lifecycle as rules
+from mysdk.auth._manager_core import ManagerCore
 from mysdk.auth.base import TokenProvider
 from mysdk.auth.flow import FlowTokenProvider, require_flow
 from mysdk.auth.flow_async import afetch_token
 from mysdk.errors import AuthError
-from mysdk.events import EventHook, emit
+from mysdk.events import EventHook
 from mysdk.tokens.aio import AsyncTokenCache, as_async_cache
 from mysdk.tokens.cache import TokenCache
 from mysdk.tokens.token import Token
 
 __all__ = ["AsyncTokenManager"]
-
-logger = logging.getLogger("mysdk.auth")
 
 
 class _Flight:
@@ -100,7 +97,7 @@ def _retrieve(task: asyncio.Task[Token]) -> None:
         task.exception()
 
 
-class AsyncTokenManager:
+class AsyncTokenManager(ManagerCore[_Flight]):
     """Keeps a valid token for one provider in one cache, for asyncio code.
 
     The async twin of :class:`~mysdk.auth.manager.TokenManager`: the same
@@ -165,27 +162,11 @@ class AsyncTokenManager:
         self.cache = as_async_cache(cache)
         self.key: str = provider.cache_key
         self._http = http
-        self._timeout = timeout
-        self._leeway = leeway
-        self._jitter = jitter
-        self._lock_timeout = lock_timeout
-        self._flight_timeout = rules.flight_timeout(lock_timeout, self.cache, timeout)
-        self._on_event = on_event
-        self._log = log or logging.getLogger("mysdk")
-        self._clock = clock
-        self._random = random
-        # Guards the flight slot only, never across an await: tasks of one loop
-        # need no lock, but a manager may be used from loops in several threads.
-        self._guard = threading.Lock()
-        self._flight: _Flight | None = None
-        self._current: Token | None = None  # this process's last known token
-        self._token_path = rules.token_path(provider)
-        _forksafe.register(self)
-
-    def _after_fork_in_child(self) -> None:
-        # The parent's fetch task (and its loop) does not exist in the child.
-        self._guard = threading.Lock()
-        self._flight = None
+        # Its guard covers the flight slot only: tasks of one loop need no lock,
+        # but a manager may be used from loops in several threads.
+        super().__init__(provider=provider, cache=self.cache, timeout=timeout, leeway=leeway,
+                         jitter=jitter, lock_timeout=lock_timeout, on_event=on_event,
+                         log=log, clock=clock, random=random)
 
     # -- credentials -----------------------------------------------------------
 
@@ -223,18 +204,15 @@ class AsyncTokenManager:
             InvalidRequestError: The token request could not be built.
         """
         current = self._current
-        if rules.fresh(current, self._clock()):
-            assert current is not None
+        if self._fresh(current):
             return current
         try:
             return await self._obtain(stale=None, current=current)
         except Exception as exc:
-            if not rules.keeps_current(exc, current, self._clock()):
+            kept = self._kept_after(exc, current)
+            if kept is None:
                 raise
-            logger.warning("proactive token refresh failed (%s); using the current token",
-                           type(exc).__name__)
-            assert current is not None
-            return current
+            return kept
 
     async def refresh(self, stale: Token | None) -> Token:
         """Return a token other than ``stale`` (which a server refused).
@@ -260,7 +238,7 @@ class AsyncTokenManager:
                 if self._flight is None:  # another live loop's flight keeps the slot
                     self._flight = flight
         assert flight is not None
-        if not leader and current is not None and rules.still_valid(current, self._clock()):
+        if not leader and self._still_valid(current):
             return current  # still valid: don't wait for a proactive refresh
         return await flight.join(self._flight_timeout, leader=leader)
 
@@ -276,10 +254,9 @@ class AsyncTokenManager:
 
     async def _fetch_shared(self, stale: Token | None) -> Token:
         async with self.cache.lock(self.key, timeout=self._lock_timeout) as held:
-            if not held:
-                logger.warning("token cache lock not held; fetching a token without it")
+            self._note_lock(held)
             cached = await self.cache.get(self.key)
-            if cached is not None and rules.usable(cached, stale, self._clock()):
+            if self._reusable(cached, stale):
                 return cached  # another task, process or machine refreshed it
             token = await self._fetch(rules.previous_for(cached, stale, self._current))
             await self.cache.set(self.key, token)
@@ -289,10 +266,7 @@ class AsyncTokenManager:
         started = time.monotonic()
         token = await afetch_token(self.provider, self._http, timeout=self._timeout,
                                    previous=previous)
-        emit(self._on_event, rules.fetched_event(
-            self._token_path, time.monotonic() - started, previous), self._log)
-        return token.with_refresh_at(rules.refresh_at(
-            token, previous, leeway=self._leeway, jitter=self._jitter, random=self._random))
+        return self._fetched(token, previous, started)
 
     def __repr__(self) -> str:
         return f"AsyncTokenManager(provider={self.provider!r}, cache={self.cache!r})"
