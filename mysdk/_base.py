@@ -575,6 +575,15 @@ class BaseClient:
         return f"{type(self).__name__}(base_url={safe_url(self.base_url)!r}, auth={self.auth!r})"
 
 
+def cannot_send(call: Call, exc: BaseException) -> InvalidRequestError:
+    """The error for a request the transport refused to build (a header value,
+    method or URL it cannot encode). The text may quote a header value (a
+    token), so only the exception's type is kept."""
+    return InvalidRequestError(
+        f"cannot send {call.method} {safe_url(call.url)}: {type(exc).__name__}",
+        attempts=call.attempt)
+
+
 def _has_provider(auth: object, credentials: Mapping[str, object] | None) -> bool:
     return any(isinstance(a, TokenProvider) for a in (auth, *(credentials or {}).values()))
 

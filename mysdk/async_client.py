@@ -26,14 +26,23 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     raise ImportError(
         "mysdk.AsyncClient needs httpx: pip install 'mysdk[async]'") from exc
 
-from mysdk._base import PERMIT, REAUTH, SEND, SLEEP, STAMP, BaseClient, uses_authorization
+from mysdk._base import (
+    PERMIT,
+    REAUTH,
+    SEND,
+    SLEEP,
+    STAMP,
+    BaseClient,
+    cannot_send,
+    uses_authorization,
+)
 from mysdk._call import Call
 from mysdk._httpx import aread_body, httpx_timeout, map_httpx_exception
 from mysdk._types import NOT_GIVEN, NotGiven, TimeoutArg
 from mysdk._version import __version__
 from mysdk.auth.base import Credentials, TokenProvider
 from mysdk.brand import MYSDK
-from mysdk.errors import MAX_ERROR_BODY, InvalidRequestError, MySDKError, TransportError, safe_url
+from mysdk.errors import MAX_ERROR_BODY, InvalidRequestError, MySDKError, TransportError
 from mysdk.events import EventHook
 from mysdk.retry import RetryPolicy
 
@@ -272,11 +281,7 @@ class AsyncClient(BaseClient):
         except TransportError as exc:  # the body broke off or missed the deadline
             error = exc
         except (ValueError, TypeError, OverflowError, RecursionError) as exc:
-            # httpx refusing a header value, method or URL; the text may quote a
-            # header value (a token), so only the type is kept.
-            error = InvalidRequestError(
-                f"cannot send {call.method} {safe_url(call.url)}: {type(exc).__name__}",
-                attempts=call.attempt)
+            error = cannot_send(call, exc)  # httpx refused a header, method or URL
         if error is not None:  # raised outside the except blocks: no __context__
             raise error
         return resp

@@ -25,6 +25,7 @@ from mysdk._base import (
     SLEEP,
     STAMP,
     BaseClient,
+    cannot_send,
     uses_authorization,
 )
 from mysdk._call import Call
@@ -38,7 +39,6 @@ from mysdk.errors import (
     InvalidRequestError,
     MySDKError,
     TransportError,
-    safe_url,
 )
 from mysdk.events import EventHook
 from mysdk.retry import RetryPolicy
@@ -341,11 +341,7 @@ class Client(BaseClient):
         except TransportError as exc:  # the body broke off or missed the deadline
             error = exc
         except (ValueError, TypeError, OverflowError, RecursionError) as exc:
-            # http.client/urllib3 refusing a header value, method or URL; the text
-            # may quote a header value (a token), so only the type is kept.
-            error = InvalidRequestError(
-                f"cannot send {call.method} {safe_url(call.url)}: {type(exc).__name__}",
-                attempts=call.attempt)
+            error = cannot_send(call, exc)  # http.client/urllib3 refused a header, method or URL
         if error is not None:  # raised outside the except blocks: no __context__
             raise error
         return resp
