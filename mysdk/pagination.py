@@ -856,7 +856,26 @@ class _Walk(Generic[T]):
         return (request.url, _freeze(request.params))
 
 
-class Pager(Generic[T]):
+class _Walked(Generic[T]):
+    """What :class:`Pager` and :class:`AsyncPager` share: their :class:`_Walk`
+    and the state it exposes."""
+
+    def __init__(self, owner: str, first: PageRequest, max_pages: int | None,
+                 max_items: int | None) -> None:
+        self._walk: _Walk[T] = _Walk(owner, first, max_pages, max_items)
+
+    @property
+    def next_request(self) -> PageRequest | None:
+        """The request of the next page to fetch; ``None`` once the listing ended."""
+        return self._walk.next
+
+    @property
+    def pages_fetched(self) -> int:
+        """Pages fetched so far."""
+        return self._walk.pages
+
+
+class Pager(_Walked[T]):
     """A lazy iterator over a listing's items, fetching pages as they are needed.
 
     Nothing is fetched until the first item (or page) is asked for. The listing
@@ -884,18 +903,8 @@ class Pager(Generic[T]):
 
     def __init__(self, fetch: Callable[[PageRequest], Page[T]], first: PageRequest, *,
                  max_pages: int | None = None, max_items: int | None = None) -> None:
-        self._walk: _Walk[T] = _Walk("Pager", first, max_pages, max_items)
+        super().__init__("Pager", first, max_pages, max_items)
         self._fetch = fetch
-
-    @property
-    def next_request(self) -> PageRequest | None:
-        """The request of the next page to fetch; ``None`` once the listing ended."""
-        return self._walk.next
-
-    @property
-    def pages_fetched(self) -> int:
-        """Pages fetched so far."""
-        return self._walk.pages
 
     def __iter__(self) -> Iterator[T]:
         return self
@@ -933,7 +942,7 @@ class Pager(Generic[T]):
             yield walk.add_page(request, self._fetch(request))
 
 
-class AsyncPager(Generic[T]):
+class AsyncPager(_Walked[T]):
     """:class:`Pager` for an async ``fetch``: ``async for item in pager``.
 
     The same decisions as :class:`Pager` (the same code): lazy, crosses empty
@@ -958,18 +967,8 @@ class AsyncPager(Generic[T]):
     def __init__(self, fetch: Callable[[PageRequest], Awaitable[Page[T]]],
                  first: PageRequest, *, max_pages: int | None = None,
                  max_items: int | None = None) -> None:
-        self._walk: _Walk[T] = _Walk("AsyncPager", first, max_pages, max_items)
+        super().__init__("AsyncPager", first, max_pages, max_items)
         self._fetch = fetch
-
-    @property
-    def next_request(self) -> PageRequest | None:
-        """The request of the next page to fetch; ``None`` once the listing ended."""
-        return self._walk.next
-
-    @property
-    def pages_fetched(self) -> int:
-        """Pages fetched so far."""
-        return self._walk.pages
 
     def __aiter__(self) -> AsyncIterator[T]:
         return self
