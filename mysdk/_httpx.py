@@ -16,8 +16,9 @@ the ``async`` extra.
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import httpx
@@ -57,6 +58,14 @@ def _classify(exc: BaseException) -> tuple[type[errors.TransportError], str]:
     return errors.TransportError, f"transport failure ({type(exc).__name__})"
 
 
+async def _within(work: Coroutine[Any, Any, bool], seconds: float) -> bool:
+    """``await work``, raising TimeoutError after ``seconds``."""
+    if sys.version_info >= (3, 11):  # asyncio.timeout: a timer, no extra task
+        async with asyncio.timeout(seconds):
+            return await work
+    return await asyncio.wait_for(work, seconds)
+
+
 def httpx_timeout(timeout: Any) -> httpx.Timeout:
     """A mysdk timeout (seconds, ``(connect, read)`` or None) as an ``httpx.Timeout``.
 
@@ -75,8 +84,7 @@ async def aread_body(
 
     httpx's read timeout bounds one read only, so a server dripping a byte a
     second would hold ``await resp.aread()`` for ever; here the whole body must
-    be in by ``deadline`` (checked before every chunk, and the wait for one
-    chunk is cut at the deadline).
+    be in by ``deadline`` (one timer over the whole read).
 
     Args:
         resp: A response from ``client.send(..., stream=True)``.
@@ -96,27 +104,28 @@ async def aread_body(
             (``outcome_unknown`` True).
     """
     chunks: list[bytes] = []
-    size = 0
     truncated = False
     failure: errors.MySDKError | None = None
-    stream = resp.aiter_bytes()
-    try:
-        while True:
-            if deadline is None:
-                chunk = await anext(stream, b"")
-            else:
-                left = deadline - clock()
-                if left <= 0:
-                    raise TimeoutError
-                chunk = await asyncio.wait_for(anext(stream, b""), left)
-            if not chunk:
-                break
+
+    async def read() -> bool:
+        size = 0
+        async for chunk in resp.aiter_bytes():
             chunks.append(chunk)
             size += len(chunk)
             if limit is not None and size > limit:
-                truncated = True
-                break
-    except TimeoutError:
+                return True
+        return False
+
+    try:
+        if deadline is None:
+            truncated = await read()
+        else:
+            # One timer for the whole body (not one per chunk): cheap on the hot path.
+            left = deadline - clock()
+            if left <= 0:
+                raise TimeoutError
+            truncated = await _within(read(), left)
+    except (TimeoutError, asyncio.TimeoutError):  # distinct classes before Python 3.11
         failure = errors.ReadTimeoutError(
             f"response body not received before the call's deadline for {method} "
             f"{errors.safe_url(url)}", method=method, url=url)
