@@ -30,8 +30,9 @@ The generator's return value is the new token. A driver performs the I/O:
 
 from __future__ import annotations
 
-from collections.abc import Generator, Mapping
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from collections.abc import Callable, Generator, Iterator, Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from mysdk._frozen import Frozen
 from mysdk.auth._token_endpoint import ClientAuthMethod, request_token
@@ -215,30 +216,82 @@ def run_token_flow(flow: TokenFlow, session: requests.Session, *, timeout: Any) 
     Raises:
         MySDKError: What the flow raises or lets propagate.
     """
-    try:
-        step = next(flow)
-        while True:
-            result: object = None
-            failure: MySDKError | None = None
+    with FlowRun(flow) as run:
+        for step in run:
             try:
-                result = _perform(step, session, timeout)
+                run.result = _perform(step, session, timeout)
             except MySDKError as exc:
-                failure = exc
-            step = flow.throw(failure) if failure is not None else flow.send(result)
-    except StopIteration as done:
-        token: Token = done.value
-        return token
-    finally:
-        flow.close()
+                run.failure = exc
+    return run.token
 
 
 def _perform(step: FlowStep, session: requests.Session, timeout: Any) -> object:
+    return perform_step(
+        step,
+        post=lambda post: request_token(
+            session, post.url, post.form, client_id=post.client_id,
+            client_secret=post.client_secret, auth_method=post.auth_method, timeout=timeout),
+        metadata=lambda request: discover(
+            request.issuer, session=session, timeout=timeout, allow_http=request.allow_http,
+            ttl=request.ttl),
+    )
+
+
+_R = TypeVar("_R")
+
+
+def perform_step(step: FlowStep, *, post: Callable[[TokenPost], _R],
+                 metadata: Callable[[MetadataRequest], _R]) -> _R:
+    """What a driver does for ``step``: ``post(step)`` or ``metadata(step)``, by its type.
+
+    Raises:
+        TypeError: ``step`` is neither a :class:`TokenPost` nor a :class:`MetadataRequest`.
+    """
     if isinstance(step, TokenPost):
-        return request_token(session, step.url, step.form, client_id=step.client_id,
-                             client_secret=step.client_secret, auth_method=step.auth_method,
-                             timeout=timeout)
+        return post(step)
     if isinstance(step, MetadataRequest):
-        return discover(step.issuer, session=session, timeout=timeout,
-                        allow_http=step.allow_http, ttl=step.ttl)
+        return metadata(step)
     raise TypeError(f"a token flow yielded {type(step).__name__}, not a TokenPost or "
                     "MetadataRequest")
+
+
+class FlowRun:
+    """One run of a token flow by a driver (sync or async), which only performs the steps.
+
+    Iterating yields each step to perform. For each, the driver sets
+    :attr:`result` (the step's answer) or :attr:`failure` (a
+    :class:`~mysdk.errors.MySDKError` of the step, set in its ``except``
+    block); when iteration resumes the answer is sent into the flow, or the
+    failure thrown in at its ``yield`` (outside any ``except`` block, so it
+    gains no ``__context__``). When the flow returns, iteration ends and
+    :attr:`token` is what it returned. As a context manager it closes the flow on
+    the way out, also when the driver raises (a bug, ``KeyboardInterrupt``,
+    cancellation).
+    """
+
+    token: Token
+    """The flow's token (set when iteration ends)."""
+
+    def __init__(self, flow: TokenFlow) -> None:
+        self._flow = flow
+        self.result: object = None
+        self.failure: MySDKError | None = None
+
+    def __iter__(self) -> Iterator[FlowStep]:
+        flow = self._flow
+        try:
+            step = next(flow)
+            while True:
+                self.result, self.failure = None, None
+                yield step
+                failure = self.failure
+                step = flow.throw(failure) if failure is not None else flow.send(self.result)
+        except StopIteration as done:
+            self.token = done.value
+
+    def __enter__(self) -> FlowRun:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._flow.close()

@@ -18,7 +18,7 @@ import httpx
 
 from mysdk.auth._token_endpoint_async import arequest_token
 from mysdk.auth.discovery import adiscover
-from mysdk.auth.flow import FlowStep, MetadataRequest, TokenFlow, TokenPost, flow_of
+from mysdk.auth.flow import FlowRun, FlowStep, TokenFlow, flow_of, perform_step
 from mysdk.errors import MySDKError
 from mysdk.tokens.token import Token
 
@@ -59,30 +59,22 @@ async def arun_token_flow(flow: TokenFlow, http: httpx.AsyncClient, *, timeout: 
     Raises:
         MySDKError: What the flow raises or lets propagate.
     """
-    try:
-        step = next(flow)
-        while True:
-            result: object = None
-            failure: MySDKError | None = None
+    with FlowRun(flow) as run:
+        for step in run:
             try:
-                result = await _perform(step, http, timeout)
+                run.result = await _perform(step, http, timeout)
             except MySDKError as exc:
-                failure = exc
-            step = flow.throw(failure) if failure is not None else flow.send(result)
-    except StopIteration as done:
-        token: Token = done.value
-        return token
-    finally:
-        flow.close()
+                run.failure = exc
+    return run.token
 
 
 async def _perform(step: FlowStep, http: httpx.AsyncClient, timeout: Any) -> object:
-    if isinstance(step, TokenPost):
-        return await arequest_token(http, step.url, step.form, client_id=step.client_id,
-                                    client_secret=step.client_secret,
-                                    auth_method=step.auth_method, timeout=timeout)
-    if isinstance(step, MetadataRequest):
-        return await adiscover(step.issuer, http=http, timeout=timeout,
-                               allow_http=step.allow_http, ttl=step.ttl)
-    raise TypeError(f"a token flow yielded {type(step).__name__}, not a TokenPost or "
-                    "MetadataRequest")
+    return await perform_step(
+        step,
+        post=lambda post: arequest_token(
+            http, post.url, post.form, client_id=post.client_id,
+            client_secret=post.client_secret, auth_method=post.auth_method, timeout=timeout),
+        metadata=lambda request: adiscover(
+            request.issuer, http=http, timeout=timeout, allow_http=request.allow_http,
+            ttl=request.ttl),
+    )
