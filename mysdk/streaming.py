@@ -48,11 +48,42 @@ if TYPE_CHECKING:
 __all__ = ["AsyncStream", "AsyncStreamResponse", "ServerSentEvent", "Stream", "StreamResponse"]
 
 T = TypeVar("T")
+_R = TypeVar("_R")
 
 _CHUNK = 64 * 1024
 
 
-class StreamResponse:
+class _Body(Generic[_R]):
+    """What :class:`StreamResponse` and :class:`AsyncStreamResponse` share: the
+    response, the call it answers (for messages) and the one-pass rule."""
+
+    def __init__(self, response: _R, method: str, url: str) -> None:
+        self.response = response
+        self._method = method
+        self._url = url
+        self._consumed = False
+
+    def _consume(self) -> None:
+        """Mark the body as being iterated.
+
+        Raises:
+            InvalidRequestError: It was already.
+        """
+        if self._consumed:
+            raise errors.InvalidRequestError("a streamed body can be iterated only once")
+        self._consumed = True
+
+
+def _decoder(fmt: str) -> Decoder[Any]:
+    """The decoder of a typed stream's ``fmt``: ``"sse"``, ``"lines"``, else NDJSON."""
+    if fmt == "sse":
+        return SSEDecoder()
+    if fmt == "lines":
+        return LineDecoder()
+    return NDJSONDecoder()
+
+
+class StreamResponse(_Body[requests.Response]):
     """A response whose body is read as it arrives.
 
     Each wait for data is bounded by the call's read timeout; the stream as a
@@ -65,12 +96,9 @@ class StreamResponse:
     """
 
     def __init__(self, response: requests.Response, method: str, url: str) -> None:
-        self.response = response
+        super().__init__(response, method, url)
         self.status_code = response.status_code
         self.headers = response.headers
-        self._method = method
-        self._url = url
-        self._consumed = False
 
     def iter_bytes(self) -> Iterator[bytes]:
         """Chunks of the body (decoded Content-Encoding) as they arrive.
@@ -80,9 +108,7 @@ class StreamResponse:
             ReadTimeoutError: No data within the read timeout.
             InvalidRequestError: The body was already iterated.
         """
-        if self._consumed:
-            raise errors.InvalidRequestError("a streamed body can be iterated only once")
-        self._consumed = True
+        self._consume()
         raw = self.response.raw
         try:
             while True:
@@ -164,14 +190,7 @@ class Stream(Generic[T]):
         self._fmt = fmt
 
     def __iter__(self) -> Iterator[T]:
-        source: Iterator[Any]
-        if self._fmt == "sse":
-            source = self.response.iter_sse()
-        elif self._fmt == "lines":
-            source = self.response.iter_lines()
-        else:
-            source = self.response.iter_ndjson()
-        for value in source:
+        for value in _drain(self.response.iter_bytes(), _decoder(self._fmt)):
             yield self._parse(value)
 
     def close(self) -> None:
@@ -186,7 +205,7 @@ class Stream(Generic[T]):
         self.close()
 
 
-class AsyncStreamResponse:
+class AsyncStreamResponse(_Body["httpx.Response"]):
     """A streamed ``httpx.Response`` (status already checked: 2xx), read as it arrives.
 
     The async twin of :class:`StreamResponse`: the same methods with ``a`` in
@@ -212,12 +231,9 @@ class AsyncStreamResponse:
     """
 
     def __init__(self, response: httpx.Response, method: str, url: str) -> None:
-        self.response = response
+        super().__init__(response, method, url)
         self.status_code = response.status_code
         self.headers = response.headers
-        self._method = method
-        self._url = url
-        self._consumed = False
 
     async def aiter_bytes(self) -> AsyncGenerator[bytes, None]:
         """Chunks of the body (decoded Content-Encoding) as they arrive.
@@ -230,9 +246,7 @@ class AsyncStreamResponse:
             InvalidRequestError: The body was already iterated, or the response
                 was closed before it was read.
         """
-        if self._consumed:
-            raise errors.InvalidRequestError("a streamed body can be iterated only once")
-        self._consumed = True
+        self._consume()
         # Only an httpx response gets here, so httpx is installed.
         import httpx
 
@@ -337,13 +351,7 @@ class AsyncStream(Generic[T]):
         self._fmt = fmt
 
     async def __aiter__(self) -> AsyncGenerator[T, None]:
-        source: AsyncGenerator[Any, None]
-        if self._fmt == "sse":
-            source = self.response.aiter_sse()
-        elif self._fmt == "lines":
-            source = self.response.aiter_lines()
-        else:
-            source = self.response.aiter_ndjson()
+        source = _adrain(self.response.aiter_bytes(), _decoder(self._fmt))
         try:
             async for value in source:
                 yield self._parse(value)
