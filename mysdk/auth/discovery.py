@@ -187,6 +187,19 @@ class _Entry:
         self.metadata: ServerMetadata | None = None
         self.expires = 0.0
 
+    def fresh(self, clock: Callable[[], float]) -> ServerMetadata | None:
+        """The metadata kept, while ``clock()`` is before its expiry; else None."""
+        metadata = self.metadata
+        if metadata is not None and clock() < self.expires:
+            return metadata
+        return None
+
+    def keep(self, metadata: ServerMetadata, clock: Callable[[], float],
+             ttl: float) -> ServerMetadata:
+        """Keep ``metadata`` for ``ttl`` seconds from ``clock()``; returns it."""
+        self.metadata, self.expires = metadata, clock() + ttl
+        return metadata
+
 
 class _Cache:
     """Per-process metadata, one entry (and one lock: single flight) per issuer."""
@@ -203,7 +216,10 @@ class _Cache:
             entry.lock = threading.Lock()
             entry.alocks = weakref.WeakKeyDictionary()
 
-    def entry(self, key: tuple[str, bool]) -> _Entry:
+    def lookup(self, issuer: str, allow_http: bool) -> _Entry:
+        """The entry of ``issuer`` once it is found acceptable (see :func:`_check_issuer`)."""
+        _check_issuer(issuer, allow_http)
+        key = (issuer, allow_http)
         with self._guard:
             found = self._entries.get(key)
             if found is None:
@@ -267,17 +283,14 @@ def discover(
             object or is over 256 KiB, or a document whose ``issuer`` differs or
             that lacks a token endpoint.
     """
-    _check_issuer(issuer, allow_http)
-    entry = _cache.entry((issuer, allow_http))
-    metadata = entry.metadata
-    if metadata is not None and clock() < entry.expires:
-        return metadata
+    entry = _cache.lookup(issuer, allow_http)
+    if (kept := entry.fresh(clock)) is not None:
+        return kept
     with entry.lock:  # threads asking at once make one request
-        if entry.metadata is not None and clock() < entry.expires:
-            return entry.metadata
-        metadata = _fetch(issuer, session=session, timeout=timeout, allow_http=allow_http)
-        entry.metadata, entry.expires = metadata, clock() + ttl
-        return metadata
+        if (kept := entry.fresh(clock)) is not None:
+            return kept
+        return entry.keep(
+            _fetch(issuer, session=session, timeout=timeout, allow_http=allow_http), clock, ttl)
 
 
 async def adiscover(
@@ -310,17 +323,14 @@ async def adiscover(
     """
     import asyncio
 
-    _check_issuer(issuer, allow_http)
-    entry = _cache.entry((issuer, allow_http))
-    metadata = entry.metadata
-    if metadata is not None and clock() < entry.expires:
-        return metadata
+    entry = _cache.lookup(issuer, allow_http)
+    if (kept := entry.fresh(clock)) is not None:
+        return kept
     async with _cache.alock(entry, asyncio.get_running_loop()):
-        if entry.metadata is not None and clock() < entry.expires:
-            return entry.metadata
-        metadata = await _afetch(issuer, http=http, timeout=timeout, allow_http=allow_http)
-        entry.metadata, entry.expires = metadata, clock() + ttl
-        return metadata
+        if (kept := entry.fresh(clock)) is not None:
+            return kept
+        return entry.keep(
+            await _afetch(issuer, http=http, timeout=timeout, allow_http=allow_http), clock, ttl)
 
 
 def metadata_urls(issuer: str) -> tuple[str, str]:
