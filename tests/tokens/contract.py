@@ -6,9 +6,12 @@ class that provides a ``cache`` fixture returning a fresh, empty cache.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +20,25 @@ from mysdk.tokens.cache import REFRESH_TOKEN_RETENTION
 
 KEY = cache_key("https://auth.example/token", "client-1", "read", None)
 OTHER_KEY = cache_key("https://auth.example/token", "client-2", "read", None)
+
+_REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def backends_imported_by(module: str) -> bytes:
+    """What a fresh interpreter importing ``module`` loads of the optional backends.
+
+    The sorted list of ``redis``, ``filelock`` and ``platformdirs`` among its
+    modules, as printed (``b"[]"`` when none).
+    """
+    code = (
+        f"import sys, {module}; "
+        "loaded = {'redis', 'filelock', 'platformdirs'} & set(sys.modules); "
+        "print(sorted(loaded))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=_REPO_ROOT, capture_output=True, check=True, timeout=30
+    )
+    return result.stdout.strip()
 
 
 def make_token(name: str = "a", *, expires_in: float | None = 3600.0, **fields: object) -> Token:
