@@ -11,6 +11,7 @@ loopback server. Every wait is bounded by a read timeout or ``asyncio.wait_for``
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import itertools
 import re
@@ -449,8 +450,12 @@ def test_a_connection_dropped_mid_stream_is_a_mysdk_transport_error(impl: str, h
     assert closed
 
 
-@pytest.mark.parametrize("impl", IMPLS)
-def test_a_stalled_stream_ends_within_the_read_timeout(impl: str) -> None:
+@contextlib.contextmanager
+def stalled_server() -> Iterator[str]:
+    """The URL of a server that sends one NDJSON line of 100 bytes promised, then stalls.
+
+    It stays silent until the ``with`` block ends (at most 5 s).
+    """
     release = threading.Event()
 
     def handler(conn: socket.socket, request: Request) -> None:
@@ -458,11 +463,17 @@ def test_a_stalled_stream_ends_within_the_read_timeout(impl: str) -> None:
         release.wait(5.0)
 
     with hostile_server(handler) as server:
-        started = time.monotonic()
         try:
-            values, error, closed = consume(impl, server.url, "ndjson", read=0.3)
+            yield server.url
         finally:
             release.set()
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_a_stalled_stream_ends_within_the_read_timeout(impl: str) -> None:
+    with stalled_server() as url:
+        started = time.monotonic()
+        values, error, closed = consume(impl, url, "ndjson", read=0.3)
         elapsed = time.monotonic() - started
     assert values == [{"n": 1}]
     assert isinstance(error, mysdk.ReadTimeoutError)
@@ -471,18 +482,9 @@ def test_a_stalled_stream_ends_within_the_read_timeout(impl: str) -> None:
 
 
 def test_a_caller_deadline_cancels_an_async_stream_and_releases_it() -> None:
-    release = threading.Event()
-
-    def handler(conn: socket.socket, request: Request) -> None:
-        conn.sendall(HEAD % (b"application/x-ndjson", 100) + b'{"n": 1}\n')
-        release.wait(5.0)
-
-    with hostile_server(handler) as server:
+    with stalled_server() as url:
         started = time.monotonic()
-        try:
-            values, error, closed = consume("async", server.url, "ndjson", read=30.0, wait=0.3)
-        finally:
-            release.set()
+        values, error, closed = consume("async", url, "ndjson", read=30.0, wait=0.3)
     assert values == [{"n": 1}]
     assert isinstance(error, TimeoutError)
     assert time.monotonic() - started < 3.0
