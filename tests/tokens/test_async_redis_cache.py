@@ -29,7 +29,7 @@ from tests.redis_server import RedisServer
 
 from .contract import KEY, backends_imported_by, make_token
 from .test_async_cache_contract import Heartbeat, run
-from .test_redis_cache import client_names, wait_until_gone
+from .test_redis_cache import BAD_ARGUMENTS, client_names, wait_until_gone
 
 
 @pytest.fixture
@@ -438,18 +438,7 @@ def test_repr_masks_password(redis_server: RedisServer) -> None:
     run(theirs.aclose())
 
 
-@pytest.mark.parametrize(
-    ("kwargs", "match"),
-    [
-        ({}, "client= or url="),
-        ({"url": "redis://127.0.0.1:1/0", "client": "x"}, "not both"),
-        ({"url": "redis://127.0.0.1:1/0", "lock_ttl": 0.0}, "lock_ttl"),
-        ({"url": "redis://127.0.0.1:1/0", "lock_timeout": -1.0}, "lock_timeout"),
-        ({"url": "redis://127.0.0.1:1/0", "op_timeout": 0.0}, "op_timeout"),
-        ({"url": "redis://127.0.0.1:1/0", "op_timeout": float("nan")}, "op_timeout"),
-        ({"url": "redis://127.0.0.1:1/0", "cooldown": float("inf")}, "cooldown"),
-    ],
-)
+@pytest.mark.parametrize(("kwargs", "match"), BAD_ARGUMENTS)
 def test_constructor_validates(kwargs: dict[str, object], match: str) -> None:
     with pytest.raises(ValueError, match=match):
         AsyncRedisTokenCache(**kwargs)  # type: ignore[arg-type]

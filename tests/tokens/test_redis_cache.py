@@ -27,6 +27,17 @@ from .contract import (
     make_token,
 )
 
+# Refused by RedisTokenCache and AsyncRedisTokenCache alike (one CacheCore checks them).
+BAD_ARGUMENTS: list[tuple[dict[str, object], str]] = [
+    ({}, "client= or url="),
+    ({"url": "redis://127.0.0.1:1/0", "client": "x"}, "not both"),
+    ({"url": "redis://127.0.0.1:1/0", "lock_ttl": 0.0}, "lock_ttl"),
+    ({"url": "redis://127.0.0.1:1/0", "lock_timeout": -1.0}, "lock_timeout"),
+    ({"url": "redis://127.0.0.1:1/0", "op_timeout": 0.0}, "op_timeout"),
+    ({"url": "redis://127.0.0.1:1/0", "op_timeout": float("nan")}, "op_timeout"),
+    ({"url": "redis://127.0.0.1:1/0", "cooldown": float("inf")}, "cooldown"),
+]
+
 
 @pytest.fixture
 def client(redis_server: RedisServer) -> Iterator[redis.Redis]:
@@ -253,15 +264,7 @@ def test_repr_with_client(redis_server: RedisServer) -> None:
     assert text == f"RedisTokenCache(client='127.0.0.1:{redis_server.port}/0', prefix='p:')"
 
 
-@pytest.mark.parametrize(
-    ("kwargs", "match"),
-    [
-        ({}, "client= or url="),
-        ({"url": "redis://127.0.0.1:1/0", "client": "x"}, "not both"),
-        ({"url": "redis://127.0.0.1:1/0", "lock_ttl": 0.0}, "lock_ttl"),
-        ({"url": "redis://127.0.0.1:1/0", "lock_timeout": -1.0}, "lock_timeout"),
-    ],
-)
+@pytest.mark.parametrize(("kwargs", "match"), BAD_ARGUMENTS)
 def test_constructor_validates(kwargs: dict[str, object], match: str) -> None:
     with pytest.raises(ValueError, match=match):
         RedisTokenCache(**kwargs)  # type: ignore[arg-type]
