@@ -15,10 +15,8 @@ the ``async`` extra.
 
 from __future__ import annotations
 
-import asyncio
-import sys
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -58,14 +56,6 @@ def _classify(exc: BaseException) -> tuple[type[errors.TransportError], str]:
     return errors.TransportError, f"transport failure ({type(exc).__name__})"
 
 
-async def _within(work: Coroutine[Any, Any, bool], seconds: float) -> bool:
-    """``await work``, raising TimeoutError after ``seconds``."""
-    if sys.version_info >= (3, 11):  # asyncio.timeout: a timer, no extra task
-        async with asyncio.timeout(seconds):
-            return await work
-    return await asyncio.wait_for(work, seconds)
-
-
 def httpx_timeout(timeout: Any) -> httpx.Timeout:
     """A mysdk timeout (seconds, ``(connect, read)`` or None) as an ``httpx.Timeout``.
 
@@ -83,8 +73,9 @@ async def aread_body(
     """Read a streamed response's body into it, within a deadline and a size limit.
 
     httpx's read timeout bounds one read only, so a server dripping a byte a
-    second would hold ``await resp.aread()`` for ever; here the whole body must
-    be in by ``deadline`` (one timer over the whole read).
+    second would hold ``await resp.aread()`` for ever; here the deadline is
+    checked as each chunk arrives, so the body is in by ``deadline`` plus one
+    read timeout (the same bound as :func:`mysdk._transport.read_body`).
 
     Args:
         resp: A response from ``client.send(..., stream=True)``.
@@ -104,28 +95,22 @@ async def aread_body(
             (``outcome_unknown`` True).
     """
     chunks: list[bytes] = []
+    size = 0
     truncated = False
     failure: errors.MySDKError | None = None
-
-    async def read() -> bool:
-        size = 0
+    try:
+        # The deadline is checked as each chunk arrives, and httpx's read timeout
+        # bounds the wait for one chunk: so the body is in by the deadline plus one
+        # read timeout, as in the sync client, without a timer per call.
         async for chunk in resp.aiter_bytes():
+            if deadline is not None and clock() > deadline:
+                raise TimeoutError
             chunks.append(chunk)
             size += len(chunk)
             if limit is not None and size > limit:
-                return True
-        return False
-
-    try:
-        if deadline is None:
-            truncated = await read()
-        else:
-            # One timer for the whole body (not one per chunk): cheap on the hot path.
-            left = deadline - clock()
-            if left <= 0:
-                raise TimeoutError
-            truncated = await _within(read(), left)
-    except (TimeoutError, asyncio.TimeoutError):  # distinct classes before Python 3.11
+                truncated = True
+                break
+    except TimeoutError:
         failure = errors.ReadTimeoutError(
             f"response body not received before the call's deadline for {method} "
             f"{errors.safe_url(url)}", method=method, url=url)
