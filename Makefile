@@ -48,6 +48,7 @@ record: venv
 bench: venv
 	$(BIN)/python bench/request_cost.py
 	$(BIN)/python -m bench.request_instructions
+	$(BIN)/python -m bench.async_storm
 
 storm: venv redis
 	$(BIN)/python bench/token_storm.py

@@ -7,15 +7,18 @@ it serves, so the figures come from the server's side:
 * ``rotation_storm``: the same with refresh tokens that rotate on every use.
 * ``process_storm``: P worker processes x T threads sharing a file or Redis
   token cache, tokens expiring every ``lifetime`` seconds for ``duration``.
+* ``async_storm``: N asyncio tasks of one ``mysdk.AsyncClient`` meet one token
+  expiry (revoked server-side, or its lifetime run out) together.
 
-Used by ``bench/token_storm.py`` (prints the table) and by
-``tests/integration/test_storms.py`` (asserts on the same results).
+Used by ``bench/token_storm.py`` and ``bench/async_storm.py`` (print the
+tables) and by ``tests/integration/test_storms.py`` (asserts on the same results).
 A worker is this module run as ``python -m bench.storm worker ...``.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import math
 import os
@@ -64,6 +67,7 @@ class StormResult:
     invalid_grant: int = 0
     by_grant: dict[str, int] = field(default_factory=dict)  # token requests per grant_type
     errors: dict[str, int] = field(default_factory=dict)
+    api_requests: int = 0  # as counted by the server (async_storm only)
 
     @property
     def extra_token_requests(self) -> int:
@@ -174,6 +178,74 @@ def process_storm(
             invalid_grant=snapshot["invalid_grant"],
             by_grant=dict(snapshot["token_requests_by_grant"]), errors=dict(errors),
         )
+
+
+ASYNC_EXPIRIES = ("revoked", "expired")
+# Seconds: the token lifetime of an "expired" storm. Longer than a storm takes (~15 s
+# for 1,000 tasks on a busy 2-core box), so the new token does not expire in turn while
+# queued calls still carry it: one expiry per storm, as the target assumes.
+_ASYNC_LIFETIME = 20.0
+_ASYNC_STORM_TIMEOUT = 120.0  # seconds the tasks of one storm may take in all
+
+
+def async_storm(tasks: int = 1000, *, expiry: str = "revoked") -> StormResult:
+    """``tasks`` asyncio tasks of one ``mysdk.AsyncClient`` all meet one token expiry.
+
+    The client is ``mysdk.AsyncClient(base_url=..., auth=mysdk.ClientCredentials(...))``
+    with its defaults (its own httpx client, memory cache, retry policy). After a
+    first call has fetched a token, either the server drops it while the client
+    still holds it (``expiry="revoked"``: every task's call gets a 401 and is
+    replayed after the refresh) or its lifetime runs out (``"expired"``: every task
+    finds it stale before sending). Then the tasks are released together, each
+    making one ``GET /api/v1/ping``; the server counts the token requests.
+    """
+    if expiry not in ASYNC_EXPIRIES:
+        raise ValueError(f"expiry must be one of {ASYNC_EXPIRIES}, got {expiry!r}")
+    if not 1 <= tasks <= 100_000:
+        raise ValueError("tasks must be 1..100000")
+    config = ServerConfig(access_token_lifetime=_ASYNC_LIFETIME if expiry == "expired"
+                          else 3600.0)
+    with start_server(config) as server:
+        return asyncio.run(_async_storm(server, tasks, expiry))
+
+
+async def _async_storm(server: RunningServer, tasks: int, expiry: str) -> StormResult:
+    async with mysdk.AsyncClient(base_url=server.base_url, auth=_provider(server)) as client:
+        await client.get("/api/v1/ping")  # fetches the first token
+        if expiry == "revoked":
+            server.expire_access_tokens()
+        else:  # past the server's lifetime and the client's refresh time
+            await asyncio.sleep(_ASYNC_LIFETIME + 0.5)
+        server.stats.reset()
+        go = asyncio.Event()
+        errors: Counter[str] = Counter()
+
+        async def call() -> None:
+            await go.wait()
+            try:
+                await client.get("/api/v1/ping")
+            except Exception as exc:  # any failure is a failed call, whatever its class
+                errors[type(exc).__name__] += 1
+
+        pending = [asyncio.create_task(call()) for _ in range(tasks)]
+        await asyncio.sleep(0)  # every task starts and waits for the go
+        started = time.monotonic()
+        go.set()
+        _, unfinished = await asyncio.wait(pending, timeout=_ASYNC_STORM_TIMEOUT)
+        wall = time.monotonic() - started
+        for task in unfinished:
+            task.cancel()
+            errors["unfinished"] += 1
+        if unfinished:
+            await asyncio.wait(unfinished, timeout=10.0)
+        snapshot = server.stats.snapshot()
+    return StormResult(
+        name=f"async {expiry}", threads=tasks, processes=1, expiries=1,
+        token_requests=snapshot["token_requests"], failed_calls=sum(errors.values()),
+        calls=tasks, wall_seconds=wall, invalid_grant=snapshot["invalid_grant"],
+        by_grant=dict(snapshot["token_requests_by_grant"]), errors=dict(errors),
+        api_requests=snapshot["api_requests"],
+    )
 
 
 def _collect(child: subprocess.Popen[str], timeout: float) -> WorkerReport:
