@@ -82,6 +82,8 @@ REAUTH = "reauth"
 SLEEP = "sleep"
 CLOSE = "close"
 
+_NO_BODY = Body()  # shared by every call without a body: nothing in it ever changes
+
 Flow = Generator[Any, Any, Any]
 """A request flow: yields commands, receives their results, returns the response."""
 
@@ -202,7 +204,8 @@ class BaseClient:
     ) -> Call:
         method = check_method(method)
         url = build_url(self.base_url, path)
-        body = Body(json=json, data=data, files=files)
+        body = _NO_BODY if json is None and data is None and files is None \
+            else Body(json=json, data=data, files=files)
         merged = {**self._headers, **check_headers(headers, "headers")} if headers \
             else dict(self._headers)
         if body.content_type is not None and header_of(merged, "Content-Type") is None:
@@ -342,7 +345,7 @@ class BaseClient:
 
     def _exchange(self, call: Call) -> Flow:
         """Stamp auth, send, and on a 401 refresh the token and replay once."""
-        used = yield from self._stamp(call)
+        used = (yield from self._stamp(call)) if call.auth is not None else None
         resp = yield from self._send(call)
         if resp.status_code != 401 or call.auth is None or call.reauthed:
             return resp
@@ -362,9 +365,8 @@ class BaseClient:
         return (yield from self._send(call))
 
     def _stamp(self, call: Call) -> Flow:
-        """Set the credentials on the call's headers; returns the handle used."""
-        if call.auth is None:
-            return None
+        """Set the credentials (``call.auth``, not None) on the call's headers;
+        returns the handle used."""
         try:
             return (yield STAMP)
         except TransportError as exc:
@@ -374,7 +376,9 @@ class BaseClient:
             raise
 
     def _send(self, call: Call) -> Flow:
-        started = time.perf_counter()
+        # Timed only when an event hook or the logger will report it.
+        started = time.perf_counter() if self._on_event is not None \
+            or self._log.isEnabledFor(logging.INFO) else 0.0
         outgoing = self._before_send(call) if self._middleware else None
         try:
             resp = yield SEND
@@ -491,15 +495,15 @@ class BaseClient:
             raise
 
     def _decode(self, resp: Any) -> Any:
-        method = str(resp.request.method or "") if resp.request is not None else ""
-        url = str(resp.url)
         if not 200 <= resp.status_code < 300:  # a 304: no JSON to return
-            raise error_from_response(resp, method, url, error_map=self.error_map)
+            raise error_from_response(resp, _method_of(resp), str(resp.url),
+                                      error_map=self.error_map)
         if resp.status_code in (204, 205) or not resp.content:
             return None
         try:
             body = resp.json()
         except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
+            method, url = _method_of(resp), str(resp.url)
             raise DecodeError(
                 f"expected JSON from {method} {safe_url(url)} (HTTP {resp.status_code}, "
                 f"Content-Type {resp.headers.get('Content-Type', '-')!r}): "
@@ -514,7 +518,8 @@ class BaseClient:
             except Exception:  # a broken check must not hide the body
                 info = None
             if info is not None:
-                raise error_from_body(resp, method, url, body, info, error_map=self.error_map)
+                raise error_from_body(resp, _method_of(resp), str(resp.url), body, info,
+                                      error_map=self.error_map)
         return body
 
     # -- options -----------------------------------------------------------------
@@ -582,6 +587,10 @@ def cannot_send(call: Call, exc: BaseException) -> InvalidRequestError:
     return InvalidRequestError(
         f"cannot send {call.method} {safe_url(call.url)}: {type(exc).__name__}",
         attempts=call.attempt)
+
+
+def _method_of(resp: Any) -> str:
+    return str(resp.request.method or "") if resp.request is not None else ""
 
 
 def _has_provider(auth: object, credentials: Mapping[str, object] | None) -> bool:
