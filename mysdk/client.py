@@ -20,7 +20,6 @@ from mysdk import redirects
 from mysdk._base import (
     PERMIT,
     REAUTH,
-    RESOURCE_CACHE_PREFIX,
     SEND,
     SLEEP,
     STAMP,
@@ -49,7 +48,7 @@ if TYPE_CHECKING:
     from mysdk.streaming import StreamResponse
     from mysdk.tokens.cache import TokenCache
 
-__all__ = ["RESOURCE_CACHE_PREFIX", "Client"]
+__all__ = ["Client"]
 
 C = TypeVar("C", bound="Client")
 
