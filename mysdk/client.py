@@ -1,9 +1,13 @@
-"""The :class:`Client`: one request path for every call.
+"""The :class:`Client`: one request path for every call, on requests.
 
 An SDK built on mysdk subclasses :class:`Client` only to *declare*: its
 :class:`~mysdk.brand.Brand`, its :class:`~mysdk.errormap.ErrorMap`, a response
 check, middleware, and its resources (:func:`mysdk.resource`). Nobody overrides
 :meth:`Client.request`; every call of every resource goes through it.
+
+Every decision of the request path is the shared flow of
+:class:`mysdk._base.BaseClient` (also driven by :class:`mysdk.AsyncClient`);
+this module performs its I/O with a ``requests.Session`` and blocking calls.
 """
 
 from __future__ import annotations
