@@ -102,6 +102,9 @@ def test_state_mismatch_is_refused(server: RunningServer) -> None:
         login_for(server).browser(cache=MemoryTokenCache(), open_browser=browser,
                                   login_timeout=20)
     assert info.value.error == "state_mismatch"
+    # The login returns once its loopback server has answered; the browser thread
+    # records the page just after: wait for it (bounded) rather than race it.
+    assert browser.done.wait(10)
     assert browser.pages[0][0] == 400
     assert "Login failed" in browser.pages[0][1]
     assert server.stats.token_requests == 0  # the code was never exchanged
