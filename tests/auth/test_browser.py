@@ -87,6 +87,7 @@ def test_browser_login_with_pkce(server: RunningServer, capsys: pytest.CaptureFi
     assert query["redirect_uri"].startswith("http://127.0.0.1:")
     assert query["redirect_uri"].endswith("/callback")
     assert len(query["state"]) >= 43
+    assert browser.done.wait(10)  # the browser thread records the page after the answer
     status, page = browser.pages[0]
     assert status == 200
     assert "You are logged in" in page
