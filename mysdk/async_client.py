@@ -142,7 +142,7 @@ class AsyncClient(BaseClient):
                 http_client is None or http_client.headers.get("User-Agent") == _DEFAULT_AGENT):
             self._headers.setdefault("User-Agent", f"{self.brand.user_agent} {_DEFAULT_AGENT}")
         self._sleep = sleep
-        self._timeouts: dict[Any, httpx.Timeout] = {}
+        self._timeout_memo: tuple[Any, httpx.Timeout] | None = None
         self._configure_credentials(auth, credentials, token_cache, token_leeway)
         for name, value in (("auth", self.auth), *self._named.items()):
             if uses_authorization(value) and http_client is not None \
@@ -156,9 +156,9 @@ class AsyncClient(BaseClient):
     def _token_manager(self, provider: TokenProvider, cache: Any, leeway: float,
                        argument: str) -> Any:
         from mysdk.auth.manager_async import AsyncTokenManager
-        from mysdk.tokens.aio import as_async_cache
 
-        return AsyncTokenManager(provider, as_async_cache(cache), http=self._http,
+        # The manager adapts a sync cache itself (as_async_cache).
+        return AsyncTokenManager(provider, cache, http=self._http,
                                  timeout=self.timeout, leeway=leeway, on_event=self._on_event,
                                  log=self._log)
 
@@ -287,9 +287,13 @@ class AsyncClient(BaseClient):
         return resp
 
     def _timeout_of(self, timeout: Any) -> httpx.Timeout:
-        found = self._timeouts.get(timeout)
-        if found is None:
-            found = self._timeouts[timeout] = httpx_timeout(timeout)
+        # One entry: calls mostly use the client's timeout; a dict keyed by every
+        # per-call value would grow without bound.
+        memo = self._timeout_memo
+        if memo is not None and memo[0] == timeout:
+            return memo[1]
+        found = httpx_timeout(timeout)
+        self._timeout_memo = (timeout, found)
         return found
 
     # -- JSON helpers ------------------------------------------------------------
